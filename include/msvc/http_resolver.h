@@ -1,0 +1,63 @@
+/* msvc/http_resolver.h - user resolvers that ask auth services over HTTP.
+ *
+ * The three strategies of the seed, behind the msvc_resolver_t interface:
+ *  - individual: one GET /api/getUser/:id per distinct id, issued
+ *    concurrently;
+ *  - batch: one POST /api/getUsers {"userIds":[...]} per call;
+ *  - cached: batch for the ids missing from a bounded in-process cache with
+ *    a time-to-live.
+ * Calls spread over the healthy endpoints of a comma-separated list, skip
+ * an endpoint after failures and probe it back later, keep connections
+ * alive, carry a bearer token and X-Request-Id, retry an idempotent lookup
+ * once on another endpoint, and never wait past the deadline.  resolve()
+ * blocks: call it from a worker thread (the cached resolver answers
+ * MSVC_RESOLVE_NONBLOCK calls from its cache alone).
+ */
+#ifndef MSVC_HTTP_RESOLVER_H
+#define MSVC_HTTP_RESOLVER_H
+
+#include "common.h"
+#include "resolver.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum msvc_resolver_strategy {
+  MSVC_RESOLVER_INDIVIDUAL = 1,
+  MSVC_RESOLVER_BATCH = 2,
+  MSVC_RESOLVER_CACHED = 3
+} msvc_resolver_strategy_t;
+
+/* "individual", "batch", "cached" -> strategy; 0 or MSVC_EINVAL. */
+MSVC_EXTERN int msvc_resolver_strategy_parse(const char *s,
+                                             msvc_resolver_strategy_t *out);
+
+/* Supplies the bearer token for outgoing calls; returns a string the
+ * resolver frees with msvc_free(), or NULL for none.  Called from worker
+ * threads. */
+typedef char *(*msvc_credential_fn)(void *arg);
+
+typedef struct msvc_http_resolver_config {
+  const char *urls;            /* "http://h:p[,http://h2:p2...]" */
+  msvc_resolver_strategy_t strategy;
+  int timeout_ms;              /* whole-call deadline; 1000 */
+  int cache_size;              /* entries, cached strategy; 10000 */
+  int cache_ttl_s;             /* seconds, cached strategy; 60 */
+  int fail_threshold;          /* failures before an endpoint is skipped; 2 */
+  int probe_interval_ms;       /* how soon a skipped endpoint is retried; 1000 */
+  msvc_credential_fn credential;
+  void *credential_arg;
+} msvc_http_resolver_config_t;
+
+MSVC_EXTERN void msvc_http_resolver_config_init(msvc_http_resolver_config_t *c);
+
+/* MSVC_ECONFIG for an unusable URL list (reason in errbuf). */
+MSVC_EXTERN int msvc_resolver_http_new(const msvc_http_resolver_config_t *cfg,
+                                       msvc_resolver_t **out, char *errbuf,
+                                       size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MSVC_HTTP_RESOLVER_H */

@@ -58,7 +58,15 @@ typedef struct msvc_config {
  * "NAME=value" strings; NULL for none), then argv (flags as "--name value"
  * or "--name=value").  Returns 0, MSVC_CONFIG_HELP, MSVC_CONFIG_VERSION or
  * MSVC_ECONFIG with a readable reason in errbuf.  Release with
- * msvc_config_clear even on failure. */
+ * msvc_config_clear even on failure.
+ *
+ * argv is main()'s: argv[0], the program name, is skipped.  A boolean flag
+ * alone means on, and also takes "=0"/"=1" (or true/false, yes/no, on/off,
+ * also as the next argument).  --help and --version win over any error.
+ * An empty environment variable counts as unset, and one whose setting a
+ * flag gives is not read; variables of settings the role does not use are
+ * ignored (deployments share one environment), while such flags are
+ * refused.  MSVC_ENOMEM when a copy cannot be made. */
 MSVC_EXTERN int msvc_config_load(msvc_config_t *cfg, unsigned roles,
                                  int argc, char **argv, char **envp,
                                  char *errbuf, size_t errlen);

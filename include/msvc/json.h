@@ -1,11 +1,12 @@
 /* msvc/json.h - strict JSON input and fast JSON output.
  *
- * Input: bodies are parsed strictly (json-c with JSON_TOKENER_STRICT and
- * UTF-8 validation, the whole input consumed), must be objects, and only
- * the fields an operation knows are read; everything else is ignored and so
- * can never reach a store.  A known field of the wrong JSON type, or a
- * string holding a NUL, becomes a field error ("must be a string") rather
- * than being coerced.
+ * Input: bodies are parsed strictly (RFC 8259 grammar, well-formed UTF-8,
+ * at most 32 levels of nesting, the whole input consumed), must be objects,
+ * and only the fields an operation knows are read; everything else is
+ * ignored and so can never reach a store.  A known field of the wrong JSON
+ * type (null included) becomes the field error "must be a string" rather
+ * than being coerced; a string holding a NUL becomes "must not contain NUL
+ * characters".  Field errors are added to `errs`, which is not reset.
  *
  * Output: records are written straight into a growable byte buffer, with
  * no intermediate tree: the response path never touches printf or json-c.
@@ -68,10 +69,12 @@ MSVC_EXTERN int msvc_json_parse_id_list(const char *body, size_t len,
                                         size_t max, msvc_id_t **ids, size_t *n,
                                         msvc_errors_t *errs);
 
-/* Writers. */
+/* Writers.  A NULL string renders as "" and a NULL record as null. */
 MSVC_EXTERN void msvc_json_string(msvc_buf_t *b, const char *s, size_t len);
 MSVC_EXTERN void msvc_json_cstring(msvc_buf_t *b, const char *s);
-/* "2026-11-24T04:03:56.419Z" with the quotes. */
+/* "2026-11-24T04:03:56.419Z" with the quotes; years outside 0..9999 as
+ * "+YYYYYY"/"-YYYYYY" and null outside JavaScript's Date range (+-8.64e15
+ * ms), as Date.toJSON() does. */
 MSVC_EXTERN void msvc_json_timestamp(msvc_buf_t *b, int64_t ms);
 /* USER: {"id","name","email","created_at","updated_at"}. */
 MSVC_EXTERN void msvc_json_user(msvc_buf_t *b, const msvc_user_t *u);
@@ -85,10 +88,11 @@ MSVC_EXTERN void msvc_json_post(msvc_buf_t *b, const msvc_post_t *p,
 MSVC_EXTERN void msvc_json_error(msvc_buf_t *b, int status, const char *message,
                                  const msvc_errors_t *errs);
 
-/* Writes ISO 8601 with milliseconds (24 bytes + NUL) into out. */
+/* Writes ISO 8601 with milliseconds (24 bytes + NUL, 27 for extended
+ * years) into out; "" outside JavaScript's Date range. */
 MSVC_EXTERN void msvc_format_timestamp(int64_t ms, char out[32]);
-/* Parses the form above (also without milliseconds, and "+00:00"); 0 or
- * MSVC_EINVAL. */
+/* Parses the form above (also without milliseconds or with 1 to 9
+ * fraction digits, and "+00:00" for "Z"); 0 or MSVC_EINVAL. */
 MSVC_EXTERN int msvc_parse_timestamp(const char *s, int64_t *ms);
 
 #ifdef __cplusplus

@@ -48,7 +48,8 @@ typedef struct msvc_cursor {
   char id[MSVC_ID_SIZE];
 } msvc_cursor_t;
 
-/* Writes the opaque form (NUL-terminated, URL-safe) into out. */
+/* Writes the opaque form (NUL-terminated, URL-safe) into out; "" when c
+ * is not a position (negative created_at, id not 24 hex digits). */
 MSVC_EXTERN void msvc_cursor_encode(const msvc_cursor_t *c,
                                     char out[MSVC_CURSOR_SIZE]);
 /* 0, or MSVC_EINVAL when s is not a cursor this library made. */

@@ -59,10 +59,13 @@ MSVC_EXTERN void msvc_user_input_clear(msvc_user_input_t *in);
 
 /* Validation rules of the contract, usable on their own.  Each adds a field
  * error to errs (without replacing one the field already has) and returns 0
- * when valid, MSVC_EVALIDATION when not.
+ * when valid, MSVC_EVALIDATION when not (also when the field already had
+ * an error).  errs may be NULL.
  *
- * msvc_normalize_name trims surrounding white space in place.
- * msvc_normalize_email trims and lower-cases in place. */
+ * msvc_validate_name trims surrounding ASCII white space in place.
+ * msvc_validate_email trims and lower-cases (ASCII) in place.
+ * msvc_validate_password's field is the error's field name, a static
+ * string ("password", "current_password"). */
 MSVC_EXTERN int msvc_validate_name(char *name, msvc_errors_t *errs);
 MSVC_EXTERN int msvc_validate_email(char *email, msvc_errors_t *errs);
 MSVC_EXTERN int msvc_validate_password(const char *field, const char *password,

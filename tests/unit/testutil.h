@@ -53,6 +53,12 @@ static int tu_passed, tu_failed;
     fn();                                                                      \
   } while (0)
 
+#define RUN_ARG(fn, arg)                                                       \
+  do {                                                                         \
+    fprintf(stderr, "-- %s\n", #fn);                                           \
+    fn(arg);                                                                   \
+  } while (0)
+
 #define TEST_MAIN_END()                                                        \
   do {                                                                         \
     printf("%d passed, %d failed\n", tu_passed, tu_failed);                    \

@@ -52,7 +52,25 @@ typedef struct msvc_http_resolver_config {
 
 MSVC_EXTERN void msvc_http_resolver_config_init(msvc_http_resolver_config_t *c);
 
-/* MSVC_ECONFIG for an unusable URL list (reason in errbuf). */
+/* MSVC_ECONFIG for an unusable URL list or setting (reason in errbuf).
+ *
+ * How the resolvers behave, beyond msvc/resolver.h:
+ *  - ids that are not 24 hex digits are answered "no such user" without a
+ *    request; case does not matter, and out[i].id is ids[i] as given;
+ *  - when some lookups fail (no endpoint answered in time, or answered
+ *    garbage, a 5xx, or a refusal such as 401), resolve() returns
+ *    MSVC_EUNAVAIL and leaves the slots it could answer filled;
+ *  - a user is placed only under the id its answer carries, and only if
+ *    that id was asked for;
+ *  - the first attempt gets half of timeout_ms when there is another
+ *    endpoint to retry on, the retry the rest;
+ *  - the cached strategy also remembers "no such user", for
+ *    min(cache_ttl_s, 10 s);
+ *  - a credential string that cannot travel in a header (controls, spaces,
+ *    more than 8 KiB) makes resolve() fail with MSVC_EUNAVAIL, sending
+ *    nothing; an unsafe request id is simply left out;
+ *  - stats: misses counts ids fetched, hits ids answered from the cache,
+ *    requests and failures count HTTP attempts. */
 MSVC_EXTERN int msvc_resolver_http_new(const msvc_http_resolver_config_t *cfg,
                                        msvc_resolver_t **out, char *errbuf,
                                        size_t errlen);

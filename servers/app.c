@@ -1,0 +1,360 @@
+/* app.c - building the application context from the configuration.
+ *
+ * Invariants: the JWT secret never reaches a log line and is wiped from
+ * this file's buffers once the library has its own copy; a generated
+ * secret is created at most once per data directory, atomically (written
+ * to a private temporary file, then link()ed into place, so two processes
+ * starting together agree on one secret instead of the last writer
+ * winning); the service token handed to the HTTP resolver is renewed well
+ * before it expires.
+ */
+#include "app.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msvc/http_resolver.h"
+
+#define SECRET_RANDOM_BYTES 32
+#define SECRET_MAX_BYTES 4096
+#define SERVICE_NAME "post"
+
+typedef struct secret {
+  char bytes[SECRET_MAX_BYTES + 1];
+  size_t len;
+} secret_t;
+
+static void set_err(char *errbuf, size_t errlen, const char *fmt,
+                    const char *arg, int err) {
+  char msg[512];
+  snprintf(msg, sizeof(msg), fmt, arg);
+  if (err != 0)
+    snprintf(errbuf, errlen, "%s: %s", msg, strerror(err));
+  else
+    snprintf(errbuf, errlen, "%s", msg);
+}
+
+/* mkdir -p with mode 0700 for the parts it creates. */
+static int make_dirs(const char *dir, char *errbuf, size_t errlen) {
+  char path[4096];
+  size_t len = strlen(dir);
+  if (len == 0 || len >= sizeof(path)) {
+    set_err(errbuf, errlen, "data directory \"%s\" is not usable", dir, 0);
+    return MSVC_ECONFIG;
+  }
+  memcpy(path, dir, len + 1);
+  for (char *p = path + 1;; p++) {
+    if (*p != '/' && *p != '\0')
+      continue;
+    char saved = *p;
+    *p = '\0';
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+      set_err(errbuf, errlen, "cannot create directory %s", path, errno);
+      return MSVC_EIO;
+    }
+    *p = saved;
+    if (saved == '\0')
+      break;
+  }
+  return 0;
+}
+
+/* Reads a secret file; trailing white space (an editor's newline) is not
+ * part of the secret.  MSVC_ENOTFOUND when the file does not exist. */
+static int read_secret(const char *path, secret_t *s, char *errbuf,
+                       size_t errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n;
+  struct stat st;
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return MSVC_ENOTFOUND;
+    set_err(errbuf, errlen, "cannot open %s", path, errno);
+    return MSVC_EIO;
+  }
+  if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+    fprintf(stderr, "warning: %s is readable by other users\n", path);
+  n = read(fd, s->bytes, SECRET_MAX_BYTES);
+  close(fd);
+  if (n < 0) {
+    set_err(errbuf, errlen, "cannot read %s", path, errno);
+    return MSVC_EIO;
+  }
+  while (n > 0 && strchr(" \t\r\n", s->bytes[n - 1]) != NULL)
+    n--;
+  s->len = (size_t)n;
+  s->bytes[n] = '\0';
+  if (s->len == 0) {
+    set_err(errbuf, errlen, "%s is empty", path, 0);
+    return MSVC_ECONFIG;
+  }
+  return 0;
+}
+
+static int random_hex(char *out, size_t nbytes) {
+  unsigned char raw[SECRET_RANDOM_BYTES];
+  if (nbytes > sizeof(raw) || getrandom(raw, nbytes, 0) != (ssize_t)nbytes)
+    return MSVC_EIO;
+  for (size_t i = 0; i < nbytes; i++) {
+    out[2 * i] = "0123456789abcdef"[raw[i] >> 4];
+    out[2 * i + 1] = "0123456789abcdef"[raw[i] & 15];
+  }
+  out[2 * nbytes] = '\0';
+  explicit_bzero(raw, sizeof(raw));
+  return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Creates `path` holding a fresh secret unless someone else created it
+ * first; either way s ends up holding what the file holds. */
+static int create_secret(const char *path, secret_t *s, char *errbuf,
+                         size_t errlen) {
+  char tmp[4300]; /* path is at most 4200 bytes */
+  int fd, rc = 0;
+  snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+  if (random_hex(s->bytes, SECRET_RANDOM_BYTES) != 0) {
+    set_err(errbuf, errlen, "%s", "no random bytes for a secret", errno);
+    return MSVC_EIO;
+  }
+  s->len = 2 * SECRET_RANDOM_BYTES;
+  s->bytes[s->len] = '\n';
+  unlink(tmp);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 || write_all(fd, s->bytes, s->len + 1) != 0 || fsync(fd) != 0) {
+    set_err(errbuf, errlen, "cannot write %s", tmp, errno);
+    rc = MSVC_EIO;
+  }
+  if (fd >= 0)
+    close(fd);
+  if (rc == 0 && link(tmp, path) != 0 && errno != EEXIST) {
+    set_err(errbuf, errlen, "cannot create %s", path, errno);
+    rc = MSVC_EIO;
+  }
+  unlink(tmp);
+  explicit_bzero(s->bytes, sizeof(s->bytes));
+  /* Reading back also picks up the winner's secret after an EEXIST. */
+  return rc != 0 ? rc : read_secret(path, s, errbuf, errlen);
+}
+
+static int load_secret(msvc_app_t *app, secret_t *s, char *errbuf,
+                       size_t errlen) {
+  const msvc_config_t *cfg = app->cfg;
+  char path[4200];
+  int rc;
+  if (cfg->jwt_secret != NULL && cfg->jwt_secret[0] != '\0') {
+    s->len = strlen(cfg->jwt_secret);
+    if (s->len > SECRET_MAX_BYTES) {
+      set_err(errbuf, errlen, "%s", "JWT_SECRET is too long", 0);
+      return MSVC_ECONFIG;
+    }
+    memcpy(s->bytes, cfg->jwt_secret, s->len + 1);
+    app->secret_source = "JWT_SECRET (from the environment or --jwt-secret)";
+    return 0;
+  }
+  rc = make_dirs(cfg->data_dir, errbuf, errlen);
+  if (rc != 0)
+    return rc;
+  snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, MSVC_APP_SECRET_FILE);
+  rc = read_secret(path, s, errbuf, errlen);
+  app->secret_source =
+      "kept from an earlier run in DATA_DIR/" MSVC_APP_SECRET_FILE;
+  if (rc == MSVC_ENOTFOUND) {
+    rc = create_secret(path, s, errbuf, errlen);
+    app->secret_source =
+        "generated once and saved to DATA_DIR/" MSVC_APP_SECRET_FILE
+        " (mode 0600)";
+  }
+  return rc;
+}
+
+/* The HTTP resolver's credential: a service token, cached and renewed
+ * when less than a tenth of its life (at least 5 s) is left. */
+static char *service_credential(void *arg) {
+  msvc_app_t *app = arg;
+  int64_t now = (int64_t)time(NULL);
+  int64_t margin = app->cfg->token_ttl / 10 > 5 ? app->cfg->token_ttl / 10 : 5;
+  char *copy = NULL;
+  pthread_mutex_lock(&app->token_lock);
+  if (app->service_token == NULL || app->service_token_exp - now <= margin) {
+    char *fresh = NULL;
+    if (msvc_service_token(app->svc, SERVICE_NAME, &fresh) == 0) {
+      msvc_free(app->service_token);
+      app->service_token = fresh;
+      app->service_token_exp = now + app->cfg->token_ttl;
+    }
+  }
+  if (app->service_token != NULL)
+    copy = strdup(app->service_token);
+  pthread_mutex_unlock(&app->token_lock);
+  return copy;
+}
+
+static int open_resolver(msvc_app_t *app, char *errbuf, size_t errlen) {
+  const msvc_config_t *cfg = app->cfg;
+  msvc_http_resolver_config_t rc;
+  msvc_http_resolver_config_init(&rc);
+  if (cfg->auth_micro_url == NULL || cfg->auth_micro_url[0] == '\0') {
+    set_err(errbuf, errlen, "%s",
+            "AUTH_MICRO_URL (--auth-micro-url) is required", 0);
+    return MSVC_ECONFIG;
+  }
+  if (msvc_resolver_strategy_parse(cfg->user_resolver, &rc.strategy) != 0) {
+    set_err(errbuf, errlen,
+            "USER_RESOLVER \"%s\" is not individual, batch or cached",
+            cfg->user_resolver ? cfg->user_resolver : "", 0);
+    return MSVC_ECONFIG;
+  }
+  rc.urls = cfg->auth_micro_url;
+  rc.timeout_ms = cfg->upstream_timeout_ms;
+  rc.cache_size = cfg->cache_size;
+  rc.cache_ttl_s = cfg->cache_ttl;
+  rc.credential = service_credential;
+  rc.credential_arg = app;
+  return msvc_resolver_http_new(&rc, &app->resolver, errbuf, errlen);
+}
+
+static int password_options(const msvc_config_t *cfg,
+                            msvc_password_config_t *pw, char *errbuf,
+                            size_t errlen) {
+  const char *scheme = cfg->password_scheme ? cfg->password_scheme : "bcrypt";
+  msvc_password_config_init(pw);
+  if (strcmp(scheme, "bcrypt") == 0)
+    pw->prefix = "$2b$";
+  else if (strcmp(scheme, "yescrypt") == 0)
+    pw->prefix = "$y$";
+  else {
+    set_err(errbuf, errlen, "password scheme \"%s\" is not bcrypt or yescrypt",
+            scheme, 0);
+    return MSVC_ECONFIG;
+  }
+  pw->cost = cfg->password_cost > 0 ? (unsigned long)cfg->password_cost : 0;
+  return 0;
+}
+
+static int open_service(msvc_app_t *app, const secret_t *secret, char *errbuf,
+                        size_t errlen) {
+  const msvc_config_t *cfg = app->cfg;
+  msvc_options_t opts;
+  int rc;
+  msvc_options_init(&opts);
+  rc = password_options(cfg, &opts.password, errbuf, errlen);
+  if (rc != 0)
+    return rc;
+  opts.database_url = cfg->database_url;
+  opts.store_config.timeout_ms = cfg->store_timeout_ms;
+  opts.store_config.connections = cfg->threads + 3 * cfg->workers;
+  opts.resolver = app->resolver;
+  opts.jwt_secret = (const unsigned char *)secret->bytes;
+  opts.jwt_secret_len = secret->len;
+  opts.token_ttl = cfg->token_ttl;
+  opts.login_max_failures = (unsigned)cfg->login_max_failures;
+  opts.login_lockout_s = (unsigned)cfg->login_lockout;
+  return msvc_open(&opts, &app->svc, errbuf, errlen);
+}
+
+static int open_pools(msvc_app_t *app, char *errbuf, size_t errlen) {
+  unsigned workers = app->cfg->workers > 0 ? (unsigned)app->cfg->workers : 2;
+  unsigned queue =
+      app->cfg->queue_size > 0 ? (unsigned)app->cfg->queue_size : 256;
+  int rc = 0;
+  /* Only the auth routes hash passwords. */
+  if (app->roles & MSVC_ROLE_AUTH)
+    rc = msvc_pool_new("hash", workers, queue, &app->hash_pool);
+  if (rc == 0)
+    rc = msvc_pool_new("io", 2 * workers, queue, &app->io_pool);
+  if (rc != 0)
+    set_err(errbuf, errlen, "%s", "cannot start the worker threads", 0);
+  return rc;
+}
+
+static void log_startup(const msvc_app_t *app) {
+  const msvc_config_t *cfg = app->cfg;
+  msvc_store_t *store = msvc_get_store(app->svc);
+  int workers = cfg->workers > 0 ? cfg->workers : 2;
+  fprintf(stderr, "%s: store %s (%s reads)\n", app->name,
+          msvc_store_get_methods(store)->name,
+          app->store_local ? "local" : "remote");
+  fprintf(stderr, "%s: user resolver %s%s%s\n", app->name,
+          msvc_resolver_name(msvc_get_resolver(app->svc)),
+          app->resolver ? " over " : "",
+          app->resolver ? cfg->auth_micro_url : "");
+  fprintf(stderr, "%s: JWT secret %s\n", app->name, app->secret_source);
+  if (app->hash_pool != NULL)
+    fprintf(stderr, "%s: %d workers for password hashing\n", app->name,
+            workers);
+  fprintf(stderr, "%s: %d workers for I/O; at most %d jobs queued per pool\n",
+          app->name, 2 * workers, cfg->queue_size > 0 ? cfg->queue_size : 256);
+}
+
+int msvc_app_open(const msvc_config_t *cfg, const char *name, unsigned roles,
+                  msvc_app_t **out, char *errbuf, size_t errlen) {
+  msvc_app_t *app = calloc(1, sizeof(*app));
+  secret_t *secret = calloc(1, sizeof(*secret));
+  int rc = 0;
+  *out = NULL;
+  if (app == NULL || secret == NULL) {
+    free(app);
+    free(secret);
+    set_err(errbuf, errlen, "%s", "out of memory", 0);
+    return MSVC_ENOMEM;
+  }
+  app->cfg = cfg;
+  app->name = name;
+  app->roles = roles;
+  pthread_mutex_init(&app->token_lock, NULL);
+  rc = load_secret(app, secret, errbuf, errlen);
+  /* msvc-server resolves authors from its own store; only the post
+   * service on its own asks the auth services. */
+  if (rc == 0 && roles == MSVC_ROLE_POST)
+    rc = open_resolver(app, errbuf, errlen);
+  if (rc == 0)
+    rc = open_service(app, secret, errbuf, errlen);
+  explicit_bzero(secret, sizeof(*secret));
+  free(secret);
+  if (rc == 0)
+    rc = open_pools(app, errbuf, errlen);
+  if (rc != 0) {
+    msvc_app_close(app);
+    return rc;
+  }
+  app->store_local = msvc_store_reads_are_local(msvc_get_store(app->svc));
+  log_startup(app);
+  *out = app;
+  return 0;
+}
+
+void msvc_app_stop_pools(msvc_app_t *app) {
+  msvc_pool_free(app->hash_pool);
+  msvc_pool_free(app->io_pool);
+  app->hash_pool = app->io_pool = NULL;
+}
+
+void msvc_app_close(msvc_app_t *app) {
+  if (app == NULL)
+    return;
+  msvc_app_stop_pools(app);
+  msvc_close(app->svc);
+  msvc_resolver_free(app->resolver);
+  msvc_free(app->service_token);
+  pthread_mutex_destroy(&app->token_lock);
+  free(app);
+}

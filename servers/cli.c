@@ -1,0 +1,91 @@
+/* cli.c - configuration, startup and exit, shared by the executables.
+ *
+ * Invariants: nothing is started before the configuration is known to be
+ * good; signals are blocked before the first thread exists (see
+ * msvc_server_prepare_process); "<name>: stopped" is the last line of a
+ * run that got as far as serving.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+
+#include "server.h"
+
+extern char **environ;
+
+#if defined(__SANITIZE_ADDRESS__)
+/* LeakSanitizer reads this at start-up.  h2o 2.2.5 keeps freed memory-pool
+ * chunks and socket buffers in per-thread caches that it never releases
+ * (h2o_mem_alloc_recycle); when a loop thread exits they look leaked.
+ * They are h2o's, bounded, and not ours to free. */
+const char *__lsan_default_suppressions(void);
+__attribute__((visibility("default"))) const char *
+__lsan_default_suppressions(void) {
+  return "leak:h2o_mem_alloc_recycle\n";
+}
+#endif
+
+static int load_config(const msvc_cli_spec_t *spec, msvc_config_t *cfg,
+                       int argc, char **argv) {
+  char err[512] = "";
+  int rc =
+      msvc_config_load(cfg, spec->roles, argc, argv, environ, err, sizeof(err));
+  if (rc == MSVC_CONFIG_HELP) {
+    msvc_config_usage(spec->roles, spec->name, stdout);
+    return 0;
+  }
+  if (rc == MSVC_CONFIG_VERSION) {
+    printf("%s %s\n", spec->name, msvc_version_string());
+    return 0;
+  }
+  if (rc != 0) {
+    fprintf(stderr, "%s: %s\n(%s --help lists every setting)\n", spec->name,
+            err[0] ? err : msvc_strerror(rc), spec->name);
+    return 2;
+  }
+  return -1; /* go on */
+}
+
+static int build_http(const msvc_cli_spec_t *spec, msvc_app_t *app,
+                      msvc_http_t **http) {
+  int rc = msvc_http_new(app, http);
+  if (rc == 0)
+    rc = msvc_routes_add_service(*http);
+  if (rc == 0)
+    rc = spec->add_routes(*http);
+  return rc;
+}
+
+int msvc_cli_main(const msvc_cli_spec_t *spec, int argc, char **argv) {
+  msvc_config_t cfg;
+  msvc_app_t *app = NULL;
+  msvc_http_t *http = NULL;
+  char err[512] = "";
+  int rc = load_config(spec, &cfg, argc, argv);
+  if (rc >= 0) {
+    msvc_config_clear(&cfg);
+    return rc;
+  }
+  msvc_server_prepare_process();
+  rc = msvc_app_open(&cfg, spec->name, spec->roles, &app, err, sizeof(err));
+  if (rc != 0) {
+    fprintf(stderr, "%s: cannot start: %s\n", spec->name,
+            err[0] ? err : msvc_strerror(rc));
+    msvc_config_clear(&cfg);
+    return 1;
+  }
+  if (build_http(spec, app, &http) != 0) {
+    fprintf(stderr, "%s: cannot start: out of memory\n", spec->name);
+    rc = 1;
+  } else {
+    rc = msvc_server_run(http, &cfg);
+  }
+  /* After an unclean stop the loops still point into http: leave it. */
+  if (rc != 2)
+    msvc_http_free(http);
+  msvc_app_close(app);
+  if (rc != 1)
+    fprintf(stderr, "%s: stopped\n", spec->name);
+  msvc_config_clear(&cfg);
+  return rc == 1 ? 1 : 0;
+}

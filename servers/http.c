@@ -1,0 +1,907 @@
+/* http.c - routing, request checks, answers and the access log on h2o.
+ *
+ * Invariants:
+ *  - every answer is a JSON object with Content-Type application/json, an
+ *    explicit Content-Length and the request's X-Request-Id, h2o's own
+ *    error pages included (a filter on the fallback path rewrites them);
+ *  - a call is freed exactly once, by whichever comes last: the request's
+ *    disposal (a callback on the request's memory pool) or the return of
+ *    its pool job.  While a job is out, disposal only detaches the call
+ *    (call->req = NULL), and the returning job then frees it unanswered;
+ *  - everything a worker reads from a call was copied off the request on
+ *    the loop thread; workers never touch h2o memory, and a call's request
+ *    pointer, counters and log buffer are only used on its loop thread;
+ *  - loop->inflight counts requests not yet disposed and loop->jobs the
+ *    jobs still out, which is what graceful shutdown waits for.
+ */
+#include "http.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* One write(2) of at most PIPE_BUF bytes is atomic on a pipe, so batches
+ * from several loops never interleave inside a line. */
+#define LOG_LINE_MAX 1024 /* a bound on one line, see log_access */
+#define LOG_FLUSH_MS 100
+#define LOG_PATH_MAX 256  /* bytes of the path logged (escaped: x3) */
+#define LOG_METHOD_MAX 16 /* bytes of the method logged */
+#define QUERY_MAX_BYTES 4096
+#define MAX_HEADER_BYTES 16384
+#define JSON_TYPE "application/json; charset=utf-8"
+
+struct msvc_http {
+  h2o_globalconf_t conf;
+  msvc_app_t *app;
+  const msvc_route_t **routes;
+  size_t nroutes, cap;
+  char id_prefix[9]; /* random per process, for generated request ids */
+};
+
+typedef struct route_handler {
+  h2o_handler_t super;
+  msvc_http_t *http;
+} route_handler_t;
+
+/* Lives in the request's pool; its dispose callback is the request's end. */
+typedef struct call_anchor {
+  msvc_call_t *call;
+} call_anchor_t;
+
+typedef struct json_error_ostream {
+  h2o_ostream_t super;
+  h2o_iovec_t body;
+} json_error_ostream_t;
+
+static const char FALLBACK_500[] =
+    "{\"status\":500,\"message\":\"Internal server error\"}";
+
+/* ---- small helpers --------------------------------------------------- */
+
+static int64_t monotonic_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static msvc_http_loop_t *loop_of(h2o_req_t *req) {
+  return H2O_STRUCT_FROM_MEMBER(msvc_http_loop_t, ctx, req->conn->ctx);
+}
+
+static const char *reason_phrase(int status) {
+  switch (status) {
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 409:
+    return "Conflict";
+  case 413:
+    return "Payload Too Large";
+  case 415:
+    return "Unsupported Media Type";
+  case 422:
+    return "Unprocessable Entity";
+  case 429:
+    return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 503:
+    return "Service Unavailable";
+  default:
+    return status < 500 ? "Error" : "Internal Server Error";
+  }
+}
+
+/* The message of an error h2o answers on its own. */
+static const char *h2o_error_message(int status) {
+  switch (status) {
+  case 400:
+    return "Bad request";
+  case 404:
+    return "Not found";
+  case 413:
+    return "Request body too large";
+  case 503:
+    return "Service unavailable";
+  default:
+    return status < 500 ? "Bad request" : "Internal server error";
+  }
+}
+
+/* An X-Request-Id we echo must be 1..64 printable characters. */
+static int request_id_ok(const char *s, size_t len) {
+  if (len == 0 || len > MSVC_REQUEST_ID_MAX)
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+      return 0;
+  return 1;
+}
+
+/* Takes the client's request id or makes "<process>-<loop>-<counter>". */
+static void assign_request_id(msvc_http_loop_t *loop, h2o_req_t *req,
+                              char out[MSVC_REQUEST_ID_MAX + 1]) {
+  ssize_t i =
+      h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+  if (i != -1) {
+    h2o_iovec_t v = req->headers.entries[i].value;
+    if (request_id_ok(v.base, v.len)) {
+      memcpy(out, v.base, v.len);
+      out[v.len] = '\0';
+      return;
+    }
+  }
+  snprintf(out, MSVC_REQUEST_ID_MAX + 1, "%s-%u-%llx", loop->http->id_prefix,
+           loop->index, (unsigned long long)++loop->next_id);
+}
+
+/* ---- access log -------------------------------------------------------- */
+
+static void log_sanitized(msvc_buf_t *b, const char *s, size_t len,
+                          size_t max) {
+  size_t n = len < max ? len : max;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch > 0x20 && ch < 0x7f && ch != '%') {
+      msvc_buf_append(b, &s[i], 1);
+    } else {
+      char esc[3] = {'%', "0123456789ABCDEF"[ch >> 4],
+                     "0123456789ABCDEF"[ch & 15]};
+      msvc_buf_append(b, esc, 3);
+    }
+  }
+  if (n < len)
+    msvc_buf_puts(b, "...");
+}
+
+void msvc_http_loop_flush_log(msvc_http_loop_t *loop) {
+  size_t off = 0;
+  while (off < loop->log.len) {
+    ssize_t w = write(STDERR_FILENO, loop->log.data + off, loop->log.len - off);
+    if (w <= 0)
+      break; /* a log we cannot write must not stop the server */
+    off += (size_t)w;
+  }
+  msvc_buf_reset(&loop->log);
+}
+
+static void on_log_timeout(h2o_timeout_entry_t *entry) {
+  msvc_http_loop_t *loop =
+      H2O_STRUCT_FROM_MEMBER(msvc_http_loop_t, log_entry, entry);
+  msvc_http_loop_flush_log(loop);
+}
+
+/* One line: time, method, path (no query), status, milliseconds, id.
+ * Lines are batched per loop and written at most LOG_FLUSH_MS later;
+ * with the caps above a line stays under LOG_LINE_MAX bytes. */
+static void log_access(msvc_http_loop_t *loop, h2o_req_t *req, int status,
+                       int64_t started_us, const char *request_id) {
+  msvc_buf_t *b = &loop->log;
+  char ts[32], ms[32];
+  int64_t us = monotonic_us() - started_us;
+  size_t pathlen = req->input.query_at != SIZE_MAX ? req->input.query_at
+                                                   : req->input.path.len;
+  if (!loop->http->app->cfg->access_log)
+    return;
+  if (b->len > PIPE_BUF - LOG_LINE_MAX)
+    msvc_http_loop_flush_log(loop);
+  msvc_format_timestamp(msvc_now_ms(), ts);
+  snprintf(ms, sizeof(ms), " %lld.%03lldms ", (long long)(us / 1000),
+           (long long)(us % 1000));
+  msvc_buf_puts(b, ts);
+  msvc_buf_puts(b, " ");
+  log_sanitized(b, req->input.method.base, req->input.method.len,
+                LOG_METHOD_MAX);
+  msvc_buf_puts(b, " ");
+  log_sanitized(b, req->input.path.base, pathlen, LOG_PATH_MAX);
+  msvc_buf_puts(b, " ");
+  msvc_buf_int(b, status);
+  msvc_buf_puts(b, ms);
+  msvc_buf_puts(b, request_id);
+  msvc_buf_puts(b, "\n");
+  if (b->failed) {
+    msvc_buf_free(b);
+    msvc_buf_init(b);
+  } else if (!h2o_timeout_is_linked(&loop->log_entry)) {
+    h2o_timeout_link(loop->ctx.loop, &loop->log_timeout, &loop->log_entry);
+  }
+}
+
+/* ---- answers ----------------------------------------------------------- */
+
+void msvc_call_json(msvc_call_t *call, int status) {
+  call->status = status;
+}
+
+void msvc_call_error(msvc_call_t *call, int status, const char *message,
+                     const msvc_errors_t *errs) {
+  msvc_buf_reset(&call->out);
+  msvc_json_error(&call->out, status, message, errs);
+  call->status = status;
+}
+
+void msvc_call_fail(msvc_call_t *call, int rc, const msvc_errors_t *errs,
+                    const char *what) {
+  msvc_errors_t email;
+  char msg[64];
+  switch (rc) {
+  case MSVC_EVALIDATION:
+    msvc_call_error(call, 422, "Validation failed", errs);
+    return;
+  case MSVC_EJSON:
+    msvc_call_error(call, 400, "Malformed JSON", NULL);
+    return;
+  case MSVC_ENOTOBJECT:
+    msvc_call_error(call, 400, "Request body must be a JSON object", NULL);
+    return;
+  case MSVC_EAUTH:
+    msvc_call_error(call, 401, "Invalid credentials", NULL);
+    return;
+  case MSVC_ETOKEN:
+    msvc_call_error(call, 401, "UnAuthorized", NULL);
+    return;
+  case MSVC_EFORBIDDEN:
+    msvc_call_error(call, 403, "Forbidden", NULL);
+    return;
+  case MSVC_ENOTFOUND:
+    snprintf(msg, sizeof(msg), "%s not found", what ? what : "Resource");
+    msvc_call_error(call, 404, msg, NULL);
+    return;
+  case MSVC_EEXIST:
+    if (errs == NULL || !msvc_errors_has(errs, "email")) {
+      msvc_errors_init(&email);
+      msvc_errors_add(&email, "email", "is already registered");
+      errs = &email;
+    }
+    msvc_call_error(call, 409, "Email already registered", errs);
+    return;
+  case MSVC_ETOOBIG:
+    msvc_call_error(call, 413, "Request body too large", NULL);
+    return;
+  case MSVC_ETHROTTLED:
+    msvc_call_error(call, 429, "Too many failed attempts, try again later",
+                    NULL);
+    return;
+  case MSVC_EUNAVAIL:
+  case MSVC_ETIMEDOUT:
+    msvc_call_error(call, 503, "Service unavailable", NULL);
+    return;
+  default:
+    /* Details go to the log, under the request id, never to the client. */
+    fprintf(stderr, "%s: request %s failed: %s (%s)\n", call->app->name,
+            call->request_id, msvc_err_name(rc), msvc_strerror(rc));
+    msvc_call_error(call, 500, "Internal server error", NULL);
+  }
+}
+
+static const char *allow_value(unsigned allow, h2o_mem_pool_t *pool,
+                               size_t *len) {
+  static const struct {
+    unsigned bit;
+    const char *name;
+  } names[] = {{MSVC_M_GET, "GET, HEAD"},
+               {MSVC_M_POST, "POST"},
+               {MSVC_M_PUT, "PUT"},
+               {MSVC_M_DELETE, "DELETE"}};
+  char *out = h2o_mem_alloc_pool(pool, 32);
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    if (!(allow & names[i].bit))
+      continue;
+    n +=
+        (size_t)snprintf(out + n, 32 - n, "%s%s", n ? ", " : "", names[i].name);
+  }
+  *len = n;
+  return out;
+}
+
+static void add_headers(msvc_call_t *c, h2o_req_t *req) {
+  h2o_headers_t *h = &req->res.headers;
+  h2o_add_header(&req->pool, h, H2O_TOKEN_CONTENT_TYPE, "Content-Type",
+                 H2O_STRLIT(JSON_TYPE));
+  h2o_add_header_by_str(&req->pool, h, H2O_STRLIT("x-request-id"), 0,
+                        "X-Request-Id", c->request_id, strlen(c->request_id));
+  if (c->status == 405) {
+    size_t len;
+    const char *v = allow_value(c->allow, &req->pool, &len);
+    h2o_add_header(&req->pool, h, H2O_TOKEN_ALLOW, "Allow", v, len);
+  }
+  if (c->retry_after > 0) {
+    char *v = h2o_mem_alloc_pool(&req->pool, 16);
+    int len = snprintf(v, 16, "%u", c->retry_after);
+    h2o_add_header(&req->pool, h, H2O_TOKEN_RETRY_AFTER, "Retry-After", v,
+                   (size_t)len);
+  }
+  if (c->degraded)
+    h2o_add_header_by_str(&req->pool, h, H2O_STRLIT("warning"), 0, "Warning",
+                          H2O_STRLIT("199 - \"user details unavailable\""));
+}
+
+/* Sends the call's answer; the body stays owned by the call, which lives
+ * until the request is disposed, i.e. after the body has been written.
+ * The call must not be touched after this. */
+static void respond(msvc_call_t *c) {
+  static h2o_generator_t generator = {NULL, NULL};
+  h2o_req_t *req = c->req;
+  h2o_iovec_t body = h2o_iovec_init(c->out.data, c->out.len);
+  int head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+  if (c->status == 0 || c->out.failed || c->out.len == 0) {
+    c->status = 500;
+    body = h2o_iovec_init(FALLBACK_500, sizeof(FALLBACK_500) - 1);
+  }
+  req->res.status = c->status;
+  req->res.reason = reason_phrase(c->status);
+  add_headers(c, req);
+  req->res.content_length = body.len;
+  log_access(c->loop, req, c->status, c->started_us, c->request_id);
+  /* Last: the request, and with it the call, may be gone once sent. */
+  h2o_start_response(req, &generator);
+  h2o_send(req, &body, head ? 0 : 1, H2O_SEND_STATE_FINAL);
+}
+
+/* ---- calls ------------------------------------------------------------- */
+
+static void call_free(msvc_call_t *c) {
+  msvc_buf_free(&c->out);
+  if (c->body != NULL) {
+    explicit_bzero(c->body, c->body_len); /* may hold a password */
+    free(c->body);
+  }
+  for (size_t i = 0; i < c->nquery; i++) {
+    free(c->query[i].name);
+    free(c->query[i].value);
+  }
+  msvc_user_input_clear(&c->user_in);
+  msvc_post_input_clear(&c->post_in);
+  msvc_free(c->ids);
+  free(c);
+}
+
+static void on_request_disposed(void *p) {
+  msvc_call_t *c = ((call_anchor_t *)p)->call;
+  c->loop->inflight--;
+  if (c->pending)
+    c->req = NULL; /* the job's return frees it */
+  else
+    call_free(c);
+}
+
+static msvc_call_t *call_new(msvc_http_t *http, msvc_http_loop_t *loop,
+                             h2o_req_t *req) {
+  msvc_call_t *c = calloc(1, sizeof(*c));
+  call_anchor_t *anchor;
+  if (c == NULL)
+    return NULL;
+  c->app = http->app;
+  c->loop = loop;
+  c->req = req;
+  c->started_us = monotonic_us();
+  msvc_buf_init(&c->out);
+  assign_request_id(loop, req, c->request_id);
+  anchor =
+      h2o_mem_alloc_shared(&req->pool, sizeof(*anchor), on_request_disposed);
+  anchor->call = c;
+  loop->inflight++;
+  return c;
+}
+
+const char *msvc_call_query(const msvc_call_t *call, const char *name) {
+  for (size_t i = 0; i < call->nquery; i++)
+    if (strcmp(call->query[i].name, name) == 0)
+      return call->query[i].value;
+  return NULL;
+}
+
+/* ---- pools ------------------------------------------------------------- */
+
+static void job_run(msvc_pool_job_t *job) {
+  msvc_call_t *c = H2O_STRUCT_FROM_MEMBER(msvc_call_t, job, job);
+  int rc;
+  msvc_buf_reset(&c->out);
+  c->status = 0;
+  rc = c->route->run(c, 0);
+  if (c->status == 0)
+    msvc_call_fail(c, rc != 0 ? rc : MSVC_EINVAL, NULL, NULL);
+}
+
+static void job_done(msvc_pool_job_t *job) {
+  msvc_call_t *c = H2O_STRUCT_FROM_MEMBER(msvc_call_t, job, job);
+  h2o_multithread_send_message(&c->loop->done, &c->msg);
+}
+
+static void on_jobs_done(h2o_multithread_receiver_t *receiver,
+                         h2o_linklist_t *messages) {
+  msvc_http_loop_t *loop =
+      H2O_STRUCT_FROM_MEMBER(msvc_http_loop_t, done, receiver);
+  while (!h2o_linklist_is_empty(messages)) {
+    h2o_multithread_message_t *m =
+        H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+    msvc_call_t *c = H2O_STRUCT_FROM_MEMBER(msvc_call_t, msg, m);
+    h2o_linklist_unlink(&m->link);
+    loop->jobs--;
+    c->pending = 0;
+    if (c->req == NULL)
+      call_free(c);
+    else
+      respond(c);
+  }
+}
+
+static void submit(msvc_call_t *c) {
+  msvc_app_t *app = c->app;
+  msvc_pool_t *pool = c->mode == MSVC_RUN_HASH && app->hash_pool != NULL
+                          ? app->hash_pool
+                          : app->io_pool;
+  c->job.run = job_run;
+  c->job.done = job_done;
+  c->pending = 1;
+  c->loop->jobs++;
+  if (msvc_pool_submit(pool, &c->job) != 0) {
+    c->pending = 0;
+    c->loop->jobs--;
+    msvc_call_error(c, 503, "Server busy", NULL);
+    respond(c);
+  }
+}
+
+/* Runs the route on the loop when its mode allows, else on a pool. */
+static void run_call(msvc_call_t *c) {
+  int rc;
+  if (c->mode == MSVC_RUN_IO || c->mode == MSVC_RUN_HASH) {
+    submit(c);
+    return;
+  }
+  rc = c->route->run(c, MSVC_NONBLOCK);
+  if (rc == MSVC_EWOULDBLOCK) {
+    msvc_buf_reset(&c->out);
+    c->status = 0;
+    c->degraded = 0;
+    c->mode = MSVC_RUN_IO;
+    submit(c);
+    return;
+  }
+  if (c->status == 0)
+    msvc_call_fail(c, rc != 0 ? rc : MSVC_EINVAL, NULL, NULL);
+  respond(c);
+}
+
+/* ---- request checks ---------------------------------------------------- */
+
+static unsigned method_bit(h2o_iovec_t m) {
+  if (h2o_memis(m.base, m.len, H2O_STRLIT("GET")) ||
+      h2o_memis(m.base, m.len, H2O_STRLIT("HEAD")))
+    return MSVC_M_GET;
+  if (h2o_memis(m.base, m.len, H2O_STRLIT("POST")))
+    return MSVC_M_POST;
+  if (h2o_memis(m.base, m.len, H2O_STRLIT("PUT")))
+    return MSVC_M_PUT;
+  if (h2o_memis(m.base, m.len, H2O_STRLIT("DELETE")))
+    return MSVC_M_DELETE;
+  return 0;
+}
+
+/* 1 when path[0..len) matches pattern; a ":name" segment matches one
+ * non-empty segment, reported in *seg / *seglen. */
+static int match_path(const char *pat, const char *path, size_t len,
+                      const char **seg, size_t *seglen) {
+  size_t i = 0;
+  while (*pat != '\0') {
+    if (*pat == ':') {
+      size_t start = i;
+      while (i < len && path[i] != '/')
+        i++;
+      if (i == start)
+        return 0;
+      *seg = path + start;
+      *seglen = i - start;
+      while (*pat != '\0' && *pat != '/')
+        pat++;
+    } else {
+      if (i >= len || path[i] != *pat)
+        return 0;
+      i++;
+      pat++;
+    }
+  }
+  return i == len;
+}
+
+/* The route for (method, path), or NULL with c->allow set to the methods
+ * the path does take (0: unknown path). */
+static const msvc_route_t *find_route(msvc_http_t *http, msvc_call_t *c,
+                                      h2o_iovec_t path, unsigned method) {
+  for (size_t i = 0; i < http->nroutes; i++) {
+    const msvc_route_t *r = http->routes[i];
+    const char *seg = NULL;
+    size_t seglen = 0;
+    if (!match_path(r->path, path.base, path.len, &seg, &seglen))
+      continue;
+    c->allow |= r->method;
+    if (!(r->method & method))
+      continue;
+    if (seg != NULL && msvc_id_valid(seg, seglen)) {
+      memcpy(c->path_id, seg, MSVC_ID_LEN);
+      c->path_id[MSVC_ID_LEN] = '\0';
+    }
+    return r;
+  }
+  return NULL;
+}
+
+/* "Bearer <token>", the scheme in any case; 0 and the token, or -1. */
+static int bearer_token(h2o_iovec_t v, const char **tok, size_t *len) {
+  size_t i = 6, end = v.len;
+  if (v.len < 8 || !h2o_lcstris(v.base, 6, H2O_STRLIT("bearer")) ||
+      (v.base[6] != ' ' && v.base[6] != '\t'))
+    return -1;
+  while (i < end && (v.base[i] == ' ' || v.base[i] == '\t'))
+    i++;
+  while (end > i && (v.base[end - 1] == ' ' || v.base[end - 1] == '\t'))
+    end--;
+  if (i == end || end - i > MSVC_TOKEN_MAX_BYTES)
+    return -1;
+  for (size_t j = i; j < end; j++)
+    if (v.base[j] == ' ' || v.base[j] == '\t')
+      return -1;
+  *tok = v.base + i;
+  *len = end - i;
+  return 0;
+}
+
+/* 0 when the caller may use the route (claims filled when a token came). */
+static int check_caller(msvc_call_t *c, h2o_req_t *req) {
+  msvc_route_auth_t auth = c->route->auth;
+  const char *tok;
+  size_t len;
+  ssize_t i;
+  if (auth == MSVC_AUTH_NONE)
+    return 0;
+  i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+  if (i == -1)
+    return auth == MSVC_AUTH_LOOKUP && c->app->cfg->allow_anonymous_lookups
+               ? 0
+               : -1;
+  if (bearer_token(req->headers.entries[i].value, &tok, &len) != 0 ||
+      msvc_authenticate(c->app->svc, tok, len, &c->claims) != 0)
+    return -1;
+  if (auth == MSVC_AUTH_USER && c->claims.kind != MSVC_CALLER_USER)
+    return -1;
+  c->has_claims = 1;
+  return 0;
+}
+
+/* application/json, optionally with parameters, in any case. */
+static int is_json_type(h2o_iovec_t v) {
+  static const char want[] = "application/json";
+  size_t n = sizeof(want) - 1, i = 0;
+  while (i < v.len && (v.base[i] == ' ' || v.base[i] == '\t'))
+    i++;
+  if (v.len - i < n || !h2o_lcstris(v.base + i, n, want, n))
+    return 0;
+  for (i += n; i < v.len; i++) {
+    if (v.base[i] == ';')
+      return 1;
+    if (v.base[i] != ' ' && v.base[i] != '\t')
+      return 0;
+  }
+  return 1;
+}
+
+/* Copies a JSON body into the call: 0, or an answer already set. */
+static int read_body(msvc_call_t *c, h2o_req_t *req) {
+  ssize_t i;
+  if (req->entity.base == NULL || req->entity.len == 0)
+    return 0; /* absent: the parser answers 400 */
+  if ((long)req->entity.len > c->app->cfg->max_body) {
+    msvc_call_error(c, 413, "Request body too large", NULL);
+    return -1;
+  }
+  i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+  if (i == -1 || !is_json_type(req->headers.entries[i].value)) {
+    msvc_call_error(c, 415, "Content-Type must be application/json", NULL);
+    return -1;
+  }
+  c->body = malloc(req->entity.len + 1);
+  if (c->body == NULL) {
+    msvc_call_error(c, 500, "Internal server error", NULL);
+    return -1;
+  }
+  memcpy(c->body, req->entity.base, req->entity.len);
+  c->body[req->entity.len] = '\0';
+  c->body_len = req->entity.len;
+  return 0;
+}
+
+static int hex_value(char ch) {
+  if (ch >= '0' && ch <= '9')
+    return ch - '0';
+  if (ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F')
+    return ch - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decodes s[0..len) into a new string; '+' is a space.  A "%00"
+ * stays as written, so no value ever hides a NUL, and a broken escape is
+ * kept literally. */
+static char *query_decode(const char *s, size_t len) {
+  char *out = malloc(len + 1);
+  size_t n = 0;
+  if (out == NULL)
+    return NULL;
+  for (size_t i = 0; i < len; i++) {
+    int hi, lo;
+    if (s[i] == '+') {
+      out[n++] = ' ';
+    } else if (s[i] == '%' && i + 2 < len && (hi = hex_value(s[i + 1])) >= 0 &&
+               (lo = hex_value(s[i + 2])) >= 0 && (hi | lo) != 0) {
+      out[n++] = (char)(hi * 16 + lo);
+      i += 2;
+    } else {
+      out[n++] = s[i];
+    }
+  }
+  out[n] = '\0';
+  return out;
+}
+
+/* Splits the query string into at most MSVC_QUERY_MAX_PARAMS decoded
+ * pairs; anything past QUERY_MAX_BYTES or the last slot is ignored. */
+static int parse_query(msvc_call_t *c, h2o_req_t *req) {
+  const char *q, *end;
+  if (req->query_at == SIZE_MAX)
+    return 0;
+  q = req->path.base + req->query_at + 1;
+  end = req->path.base + req->path.len;
+  if (end - q > QUERY_MAX_BYTES)
+    end = q + QUERY_MAX_BYTES;
+  while (q < end && c->nquery < MSVC_QUERY_MAX_PARAMS) {
+    const char *amp = memchr(q, '&', (size_t)(end - q));
+    const char *stop = amp ? amp : end;
+    const char *eq = memchr(q, '=', (size_t)(stop - q));
+    if (stop > q) {
+      msvc_query_param_t *p = &c->query[c->nquery];
+      const char *name_end = eq ? eq : stop;
+      p->name = query_decode(q, (size_t)(name_end - q));
+      p->value = eq ? query_decode(eq + 1, (size_t)(stop - eq - 1))
+                    : query_decode("", 0);
+      c->nquery++;
+      if (p->name == NULL || p->value == NULL)
+        return -1;
+    }
+    q = stop + 1;
+  }
+  return 0;
+}
+
+/* ---- the handler ------------------------------------------------------- */
+
+/* Node (the seed) refuses more than 16 KiB of headers with a 431; h2o
+ * alone would take about 400 KiB. */
+static int headers_too_large(const h2o_req_t *req) {
+  size_t total = 0;
+  for (size_t i = 0; i < req->headers.size; i++)
+    total += req->headers.entries[i].name->len +
+             req->headers.entries[i].value.len + 4;
+  return total > MAX_HEADER_BYTES;
+}
+
+static void dispatch(msvc_http_t *http, msvc_call_t *c, h2o_req_t *req) {
+  const msvc_route_t *r;
+  if (headers_too_large(req)) {
+    msvc_call_error(c, 431, "Request headers too large", NULL);
+    respond(c);
+    return;
+  }
+  r = find_route(http, c, req->path_normalized, method_bit(req->method));
+  if (r == NULL) {
+    if (c->allow != 0)
+      msvc_call_error(c, 405, "Method not allowed", NULL);
+    else
+      msvc_call_error(c, 404, "Not found", NULL);
+    respond(c);
+    return;
+  }
+  c->route = r;
+  c->mode = r->mode;
+  if (check_caller(c, req) != 0) {
+    msvc_call_error(c, 401, "UnAuthorized", NULL);
+  } else if (r->takes_body && read_body(c, req) != 0) {
+    /* answered */
+  } else if (parse_query(c, req) != 0) {
+    msvc_call_error(c, 500, "Internal server error", NULL);
+  } else if (r->prepare == NULL || r->prepare(c) == 0) {
+    run_call(c);
+    return;
+  }
+  respond(c);
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req) {
+  msvc_http_t *http = ((route_handler_t *)self)->http;
+  msvc_call_t *c = call_new(http, loop_of(req), req);
+  if (c == NULL) {
+    req->res.status = 500;
+    req->res.reason = "Internal Server Error";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT(JSON_TYPE));
+    req->res.content_length = sizeof(FALLBACK_500) - 1;
+    h2o_send_inline(req, FALLBACK_500, sizeof(FALLBACK_500) - 1);
+    return 0;
+  }
+  dispatch(http, c, req);
+  return 0;
+}
+
+/* ---- h2o's own errors as JSON ------------------------------------------ */
+
+static void json_error_do_send(h2o_ostream_t *self, h2o_req_t *req,
+                               h2o_iovec_t *bufs, size_t bufcnt,
+                               h2o_send_state_t state) {
+  json_error_ostream_t *os = (json_error_ostream_t *)self;
+  int head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+  (void)bufs;
+  (void)bufcnt;
+  if (h2o_send_state_is_in_progress(state) || head) {
+    h2o_ostream_send_next(self, req, NULL, 0, state);
+    return;
+  }
+  h2o_ostream_send_next(self, req, &os->body, 1, state);
+}
+
+/* h2o answers some requests itself (body over the cap, malformed HTTP,
+ * paths outside "/"): those answers take this fallback path, whose only
+ * filter swaps h2o's text for the JSON error of the same status. */
+static void on_error_setup_ostream(h2o_filter_t *self, h2o_req_t *req,
+                                   h2o_ostream_t **slot) {
+  msvc_http_loop_t *loop = loop_of(req);
+  char *rid = h2o_mem_alloc_pool(&req->pool, MSVC_REQUEST_ID_MAX + 1);
+  msvc_buf_t b;
+  json_error_ostream_t *os;
+  (void)self;
+  msvc_buf_init(&b);
+  msvc_json_error(&b, req->res.status, h2o_error_message(req->res.status),
+                  NULL);
+  os = (json_error_ostream_t *)h2o_add_ostream(req, sizeof(*os), slot);
+  os->body = h2o_iovec_init(FALLBACK_500, sizeof(FALLBACK_500) - 1);
+  if (!b.failed && b.len > 0)
+    os->body = h2o_strdup(&req->pool, b.data, b.len);
+  msvc_buf_free(&b);
+  os->super.do_send = json_error_do_send;
+  req->res.content_length = os->body.len;
+  h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+                 H2O_STRLIT(JSON_TYPE), 1);
+  assign_request_id(loop, req, rid);
+  h2o_add_header_by_str(&req->pool, &req->res.headers,
+                        H2O_STRLIT("x-request-id"), 0, "X-Request-Id", rid,
+                        strlen(rid));
+  log_access(loop, req, req->res.status, monotonic_us(), rid);
+  h2o_setup_next_ostream(req, &os->super.next);
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static void random_prefix(char out[9]) {
+  unsigned char raw[4] = {0};
+  if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+    uint32_t t = (uint32_t)monotonic_us() ^ (uint32_t)getpid();
+    memcpy(raw, &t, sizeof(raw));
+  }
+  for (int i = 0; i < 4; i++) {
+    out[2 * i] = "0123456789abcdef"[raw[i] >> 4];
+    out[2 * i + 1] = "0123456789abcdef"[raw[i] & 15];
+  }
+  out[8] = '\0';
+}
+
+int msvc_http_new(msvc_app_t *app, msvc_http_t **out) {
+  msvc_http_t *http = calloc(1, sizeof(*http));
+  h2o_hostconf_t *host;
+  h2o_pathconf_t *path;
+  route_handler_t *handler;
+  h2o_filter_t *filter;
+  *out = NULL;
+  if (http == NULL)
+    return MSVC_ENOMEM;
+  http->app = app;
+  random_prefix(http->id_prefix);
+  h2o_config_init(&http->conf);
+  http->conf.server_name = h2o_iovec_init(H2O_STRLIT("msvc"));
+  http->conf.max_request_entity_size =
+      app->cfg->max_body > 0 ? (size_t)app->cfg->max_body : 65536;
+  http->conf.http1.upgrade_to_http2 = 0; /* no cleartext HTTP/2 */
+  host = h2o_config_register_host(&http->conf,
+                                  h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  path = h2o_config_register_path(host, "/", 0);
+  handler = (route_handler_t *)h2o_create_handler(path, sizeof(*handler));
+  handler->super.on_req = on_req;
+  handler->http = http;
+  filter = h2o_create_filter(&host->fallback_path, sizeof(*filter));
+  filter->on_setup_ostream = on_error_setup_ostream;
+  *out = http;
+  return 0;
+}
+
+void msvc_http_free(msvc_http_t *http) {
+  if (http == NULL)
+    return;
+  h2o_config_dispose(&http->conf);
+  free(http->routes);
+  free(http);
+}
+
+int msvc_http_add_routes(msvc_http_t *http, const msvc_route_t *routes,
+                         size_t n) {
+  if (http->nroutes + n > http->cap) {
+    size_t cap = (http->nroutes + n) * 2;
+    const msvc_route_t **grown = realloc(http->routes, cap * sizeof(*grown));
+    if (grown == NULL)
+      return MSVC_ENOMEM;
+    http->routes = grown;
+    http->cap = cap;
+  }
+  for (size_t i = 0; i < n; i++)
+    http->routes[http->nroutes++] = &routes[i];
+  return 0;
+}
+
+h2o_globalconf_t *msvc_http_globalconf(msvc_http_t *http) {
+  return &http->conf;
+}
+
+msvc_app_t *msvc_http_app(msvc_http_t *http) {
+  return http->app;
+}
+
+void msvc_http_loop_init(msvc_http_loop_t *loop, msvc_http_t *http,
+                         h2o_evloop_t *evloop, unsigned index) {
+  h2o_context_init(&loop->ctx, evloop, &http->conf);
+  loop->http = http;
+  loop->index = index;
+  loop->inflight = loop->jobs = 0;
+  loop->next_id = 0;
+  msvc_buf_init(&loop->log);
+  h2o_multithread_register_receiver(loop->ctx.queue, &loop->done, on_jobs_done);
+  h2o_timeout_init(evloop, &loop->log_timeout, LOG_FLUSH_MS);
+  memset(&loop->log_entry, 0, sizeof(loop->log_entry));
+  loop->log_entry.cb = on_log_timeout;
+}
+
+void msvc_http_loop_dispose(msvc_http_loop_t *loop) {
+  h2o_multithread_queue_t *queue;
+  msvc_http_loop_flush_log(loop);
+  if (h2o_timeout_is_linked(&loop->log_entry))
+    h2o_timeout_unlink(&loop->log_entry);
+  h2o_timeout_dispose(loop->ctx.loop, &loop->log_timeout);
+  h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->done);
+  /* h2o_context_request_shutdown arms HTTP/2's GOAWAY re-send timer even
+   * with no HTTP/2 connection; h2o_context_dispose asserts it is idle. */
+  if (h2o_timeout_is_linked(&loop->ctx.http2._graceful_shutdown_timeout))
+    h2o_timeout_unlink(&loop->ctx.http2._graceful_shutdown_timeout);
+  queue = loop->ctx.queue;
+  h2o_context_dispose(&loop->ctx);
+#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2 && !H2O_USE_LIBUV
+  /* Before 2.3, h2o_multithread_destroy_queue leaves the queue allocated
+   * (upstream commit 6b0a76e, "release memory in destroy"). */
+  free(queue);
+#else
+  (void)queue;
+#endif
+  msvc_buf_free(&loop->log);
+}

@@ -1,0 +1,170 @@
+/* http.h - the h2o plumbing shared by the msvc executables.
+ *
+ * One handler is registered at "/" and routes by itself over a table of
+ * routes (h2o picks the first registered prefix, not the longest, so
+ * prefix registration would be a trap).  For each request the HTTP layer
+ * checks, in order: header size (431 above 16 KiB, as Node does), route
+ * (404), method (405 with Allow; HEAD is GET without a body), caller (401),
+ * content type of a body (415); h2o itself refuses bodies over MAX_BODY
+ * and a filter turns that, and every other answer h2o makes on its own,
+ * into the contract's JSON error.  A ":id" segment that is not 24 hex
+ * digits leaves call->path_id empty, which the routes answer with 404.
+ * Query parameters are percent-decoded; the first of repeated ones wins and
+ * unknown ones are ignored.  Then the route's prepare() parses the input
+ * on the loop thread and its run() does the work:
+ *
+ *  - MSVC_RUN_LOOP: run() never waits; it is called on the loop;
+ *  - MSVC_RUN_TRY: run() is first called on the loop with MSVC_NONBLOCK;
+ *    if it returns MSVC_EWOULDBLOCK it runs again, without the flag, on the
+ *    I/O pool;
+ *  - MSVC_RUN_IO / MSVC_RUN_HASH: run() is called on the I/O pool, or on the
+ *    password-hashing pool.  A full queue answers 503 "Server busy".
+ *
+ * A call (msvc_call_t) carries everything run() may read, copied out of the
+ * h2o request, so run() never touches h2o memory and may outlive the
+ * request: when a client goes away while its job is queued, the call is
+ * detached from the request and freed when the job comes back.
+ */
+#ifndef MSVC_SERVER_HTTP_H
+#define MSVC_SERVER_HTTP_H
+
+#include <h2o.h>
+
+#include "app.h"
+#include "msvc/json.h"
+
+/* Methods, as bits, so that a 405 can list every allowed one. */
+enum {
+  MSVC_M_GET = 1u << 0, /* HEAD is answered as GET without a body */
+  MSVC_M_POST = 1u << 1,
+  MSVC_M_PUT = 1u << 2,
+  MSVC_M_DELETE = 1u << 3
+};
+
+/* Who may call a route. */
+typedef enum msvc_route_auth {
+  MSVC_AUTH_NONE = 0,  /* anybody; the Authorization header is ignored */
+  MSVC_AUTH_USER = 1,  /* a valid user token */
+  MSVC_AUTH_LOOKUP = 2 /* a user or service token; nobody at all with
+                          --allow-anonymous-lookups */
+} msvc_route_auth_t;
+
+typedef enum msvc_route_mode {
+  MSVC_RUN_LOOP = 0,
+  MSVC_RUN_TRY = 1,
+  MSVC_RUN_IO = 2,
+  MSVC_RUN_HASH = 3
+} msvc_route_mode_t;
+
+#define MSVC_QUERY_MAX_PARAMS 16
+#define MSVC_REQUEST_ID_MAX 64
+
+typedef struct msvc_call msvc_call_t;
+
+typedef struct msvc_route {
+  unsigned method;  /* one MSVC_M_* bit */
+  const char *path; /* exact, or with one ":id" segment */
+  msvc_route_auth_t auth;
+  msvc_route_mode_t mode;
+  int takes_body; /* 1: a JSON body is read (415 on another type) */
+  /* On the loop, before run(): parses input into the call.  Returns 0 to
+   * go on, or non-zero after setting an answer (msvc_call_error...).
+   * NULL for none. */
+  int (*prepare)(msvc_call_t *call);
+  /* Sets the answer, or returns MSVC_EWOULDBLOCK (only when called with
+   * MSVC_NONBLOCK) to be run again on a worker. */
+  int (*run)(msvc_call_t *call, unsigned flags);
+  int status; /* success status, e.g. 201; run() may use it */
+} msvc_route_t;
+
+typedef struct msvc_query_param {
+  char *name;  /* owned, percent-decoded */
+  char *value; /* owned, percent-decoded; "%00" is kept undecoded */
+} msvc_query_param_t;
+
+struct msvc_http_loop;
+
+/* One request's state.  Fields above the line are for routes. */
+struct msvc_call {
+  msvc_app_t *app;
+  const msvc_route_t *route;
+  char request_id[MSVC_REQUEST_ID_MAX + 1];
+  char path_id[MSVC_ID_SIZE]; /* the ":id" segment, "" when not an id */
+  int has_claims;
+  msvc_claims_t claims; /* the verified caller, when has_claims */
+  char *body;           /* owned copy, NUL-terminated; NULL if none */
+  size_t body_len;
+  msvc_query_param_t query[MSVC_QUERY_MAX_PARAMS];
+  size_t nquery;
+
+  /* Parsed input, released with the call. */
+  msvc_user_input_t user_in;
+  msvc_post_input_t post_in;
+  msvc_id_t *ids;
+  size_t nids;
+  msvc_route_mode_t mode; /* starts as route->mode; prepare() may change */
+
+  /* The answer. */
+  int status;
+  msvc_buf_t out;
+  unsigned retry_after; /* > 0: Retry-After header */
+  int degraded;         /* 1: Warning header for missing user details */
+
+  /* ---- private to http.c ---- */
+  h2o_req_t *req; /* NULL once the client has gone */
+  struct msvc_http_loop *loop;
+  msvc_pool_job_t job;
+  h2o_multithread_message_t msg;
+  int pending;    /* a job is out on a pool */
+  unsigned allow; /* methods for a 405 */
+  int64_t started_us;
+};
+
+/* The first value of query parameter `name`, or NULL. */
+const char *msvc_call_query(const msvc_call_t *call, const char *name);
+
+/* Answers: status and a body written to call->out. */
+void msvc_call_json(msvc_call_t *call, int status); /* body already in out */
+void msvc_call_error(msvc_call_t *call, int status, const char *message,
+                     const msvc_errors_t *errs);
+/* Maps a library error code to the contract's answer; `what` names the
+ * missing thing for a 404 ("Post", "User"). */
+void msvc_call_fail(msvc_call_t *call, int rc, const msvc_errors_t *errs,
+                    const char *what);
+
+/* The HTTP layer of one process. */
+typedef struct msvc_http msvc_http_t;
+
+/* Configures h2o (one host, the "/" handler, the body cap, the JSON error
+ * filter) for `app`.  The routes are added afterwards. */
+int msvc_http_new(msvc_app_t *app, msvc_http_t **out);
+void msvc_http_free(msvc_http_t *http);
+int msvc_http_add_routes(msvc_http_t *http, const msvc_route_t *routes,
+                         size_t n);
+h2o_globalconf_t *msvc_http_globalconf(msvc_http_t *http);
+msvc_app_t *msvc_http_app(msvc_http_t *http);
+
+/* Per loop thread: an h2o context plus what the HTTP layer keeps there.
+ * The server embeds it in its own per-thread state. */
+typedef struct msvc_http_loop {
+  h2o_context_t ctx;
+  msvc_http_t *http;
+  unsigned index;
+  h2o_multithread_receiver_t done; /* jobs coming back from the pools */
+  size_t inflight;                 /* requests not yet disposed */
+  size_t jobs;                     /* jobs out on a pool */
+  uint64_t next_id;                /* for generated request ids */
+  msvc_buf_t log;                  /* access-log lines not yet written */
+  h2o_timeout_t log_timeout;
+  h2o_timeout_entry_t log_entry;
+} msvc_http_loop_t;
+
+void msvc_http_loop_init(msvc_http_loop_t *loop, msvc_http_t *http,
+                         h2o_evloop_t *evloop, unsigned index);
+/* Receives what the pools still send, writes the log and releases the
+ * context.  Only when no job is out (loop->jobs == 0). */
+void msvc_http_loop_dispose(msvc_http_loop_t *loop);
+/* Writes pending access-log lines. */
+void msvc_http_loop_flush_log(msvc_http_loop_t *loop);
+
+#endif

@@ -1,0 +1,397 @@
+/* server.c - loop threads over one listening socket, and graceful stop.
+ *
+ * Invariants: every accepted connection is on its loop's `conns` list
+ * until h2o closes its socket (the socket's on_close callback unlinks it),
+ * which is how shutdown finds the idle keep-alive connections it must
+ * close: once a loop has no request in flight, shutdown(2) on each
+ * remaining socket makes h2o see end-of-file and close it through its own
+ * path.  A loop is torn down only when it has no connection, request or
+ * job left, after the pools have stopped, so nothing can reach a freed
+ * context.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ACCEPT_BATCH 32
+#define ACCEPT_PAUSE_MS 100
+#define TICK_MS 50
+#define CLOSE_GRACE_MS 1000
+#define LISTEN_BACKLOG 1024
+
+typedef struct server_loop {
+  msvc_http_loop_t http; /* embeds the h2o context */
+  h2o_evloop_t *evloop;
+  h2o_accept_ctx_t accept_ctx;
+  h2o_socket_t *listener;
+  int listen_fd; /* the listener's own dup of the socket */
+  h2o_linklist_t conns;
+  size_t nconns;
+  h2o_multithread_receiver_t control; /* the stop message */
+  h2o_multithread_message_t stop_msg;
+  h2o_timeout_t tick_timeout;
+  h2o_timeout_entry_t tick_entry;
+  h2o_timeout_t pause_timeout; /* accepting paused: out of descriptors */
+  h2o_timeout_entry_t pause_entry;
+  int64_t deadline_ms;
+  int conns_shut; /* shutdown(2) already sent to the idle connections */
+  int done;
+  pthread_t thread;
+  int started;
+} server_loop_t;
+
+typedef struct tracked_conn {
+  h2o_linklist_t link;
+  int fd;
+  server_loop_t *loop;
+} tracked_conn_t;
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void msvc_server_prepare_process(void) {
+  sigset_t set;
+  struct rlimit lim;
+  /* Each keep-alive connection holds a descriptor. */
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* ---- the listening socket ---------------------------------------------- */
+
+static void format_address(const struct sockaddr *sa, char *out, size_t len) {
+  char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
+  socklen_t salen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+  getnameinfo(sa, salen, host, sizeof(host), port, sizeof(port),
+              NI_NUMERICHOST | NI_NUMERICSERV);
+  snprintf(out, len,
+           sa->sa_family == AF_INET6 ? "http://[%s]:%s" : "http://%s:%s", host,
+           port);
+}
+
+/* A listening TCP socket on host:port, or -1 with the reason logged. */
+static int open_listener(const char *name, const char *host, int port,
+                         char *addr, size_t addrlen) {
+  struct addrinfo hints, *res = NULL, *ai;
+  char portstr[16];
+  int fd = -1, err = 0, on = 1;
+  struct sockaddr_storage bound;
+  socklen_t boundlen = sizeof(bound);
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  snprintf(portstr, sizeof(portstr), "%d", port);
+  if ((err = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+    fprintf(stderr, "%s: cannot listen on %s:%d: %s\n", name, host, port,
+            gai_strerror(err));
+    return -1;
+  }
+  for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+        listen(fd, LISTEN_BACKLOG) != 0) {
+      err = errno;
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    fprintf(stderr, "%s: cannot listen on %s:%d: %s\n", name, host, port,
+            strerror(err ? err : EADDRNOTAVAIL));
+    return -1;
+  }
+  if (getsockname(fd, (struct sockaddr *)&bound, &boundlen) == 0)
+    format_address((struct sockaddr *)&bound, addr, addrlen);
+  return fd;
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void on_conn_close(void *data) {
+  tracked_conn_t *tc = data;
+  h2o_linklist_unlink(&tc->link);
+  tc->loop->nconns--;
+  free(tc);
+}
+
+static void accept_one(server_loop_t *sl, int fd) {
+  tracked_conn_t *tc = malloc(sizeof(*tc));
+  h2o_socket_t *sock;
+  int on = 1;
+  if (tc == NULL) {
+    close(fd);
+    return;
+  }
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+  sock = h2o_evloop_socket_create(sl->evloop, fd,
+                                  H2O_SOCKET_FLAG_IS_ACCEPTED_CONNECTION);
+  tc->fd = fd;
+  tc->loop = sl;
+  memset(&tc->link, 0, sizeof(tc->link));
+  h2o_linklist_insert(&sl->conns, &tc->link);
+  sl->nconns++;
+  sock->on_close.cb = on_conn_close;
+  sock->on_close.data = tc;
+  h2o_accept(&sl->accept_ctx, sock);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void on_accept_pause_end(h2o_timeout_entry_t *entry) {
+  server_loop_t *sl = H2O_STRUCT_FROM_MEMBER(server_loop_t, pause_entry, entry);
+  if (sl->listener != NULL)
+    h2o_socket_read_start(sl->listener, on_accept);
+}
+
+/* Out of descriptors or memory, the pending connection stays queued and
+ * the listener stays readable: without a pause the loop would spin. */
+static void pause_accepting(server_loop_t *sl) {
+  fprintf(stderr, "%s: cannot accept: %s; pausing %d ms\n",
+          msvc_http_app(sl->http.http)->name, strerror(errno), ACCEPT_PAUSE_MS);
+  h2o_socket_read_stop(sl->listener);
+  if (!h2o_timeout_is_linked(&sl->pause_entry))
+    h2o_timeout_link(sl->evloop, &sl->pause_timeout, &sl->pause_entry);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err) {
+  server_loop_t *sl = listener->data;
+  if (err != NULL)
+    return;
+  for (int i = 0; i < ACCEPT_BATCH; i++) {
+    int fd = accept4(sl->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      accept_one(sl, fd);
+      continue;
+    }
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+        errno == ENOMEM)
+      pause_accepting(sl);
+    break; /* EAGAIN: another loop took it, or none is left */
+  }
+}
+
+/* ---- graceful stop (on the loop thread) --------------------------------- */
+
+static int loop_drained(const server_loop_t *sl) {
+  return sl->http.inflight == 0 && sl->http.jobs == 0;
+}
+
+/* Half-closes every connection so that h2o reads end-of-file and closes
+ * it; only done once no request is in flight (or the deadline passed). */
+static void shut_connections(server_loop_t *sl) {
+  h2o_linklist_t *node;
+  for (node = sl->conns.next; node != &sl->conns; node = node->next) {
+    tracked_conn_t *tc = H2O_STRUCT_FROM_MEMBER(tracked_conn_t, link, node);
+    shutdown(tc->fd, SHUT_RDWR);
+  }
+  sl->conns_shut = 1;
+}
+
+static void on_tick(h2o_timeout_entry_t *entry) {
+  server_loop_t *sl = H2O_STRUCT_FROM_MEMBER(server_loop_t, tick_entry, entry);
+  int64_t now = now_ms();
+  if (!sl->conns_shut && (loop_drained(sl) || now >= sl->deadline_ms))
+    shut_connections(sl);
+  if ((sl->conns_shut && sl->nconns == 0 && loop_drained(sl)) ||
+      now >= sl->deadline_ms + CLOSE_GRACE_MS) {
+    sl->done = 1;
+    return;
+  }
+  h2o_timeout_link(sl->evloop, &sl->tick_timeout, &sl->tick_entry);
+}
+
+static void begin_stop(server_loop_t *sl) {
+  if (h2o_timeout_is_linked(&sl->pause_entry))
+    h2o_timeout_unlink(&sl->pause_entry);
+  if (sl->listener != NULL) {
+    h2o_socket_read_stop(sl->listener);
+    h2o_socket_close(sl->listener);
+    sl->listener = NULL;
+  }
+  /* HTTP/1 answers now say "Connection: close"; HTTP/2 gets GOAWAY. */
+  h2o_context_request_shutdown(&sl->http.ctx);
+  sl->deadline_ms = now_ms() + MSVC_SERVER_DRAIN_MS;
+  h2o_timeout_link(sl->evloop, &sl->tick_timeout, &sl->tick_entry);
+}
+
+static void on_control(h2o_multithread_receiver_t *receiver,
+                       h2o_linklist_t *messages) {
+  server_loop_t *sl = H2O_STRUCT_FROM_MEMBER(server_loop_t, control, receiver);
+  int stop = 0;
+  while (!h2o_linklist_is_empty(messages)) {
+    h2o_linklist_t *node = messages->next;
+    h2o_linklist_unlink(node);
+    stop = 1;
+  }
+  if (stop && sl->deadline_ms == 0)
+    begin_stop(sl);
+}
+
+static void *loop_main(void *arg) {
+  server_loop_t *sl = arg;
+  while (!sl->done)
+    h2o_evloop_run(sl->evloop, INT32_MAX);
+  msvc_http_loop_flush_log(&sl->http);
+  return NULL;
+}
+
+/* ---- setup and teardown (on the main thread) ------------------------------
+ */
+
+static int loop_init(server_loop_t *sl, msvc_http_t *http, int fd,
+                     unsigned index) {
+  sl->evloop = h2o_evloop_create();
+  msvc_http_loop_init(&sl->http, http, sl->evloop, index);
+  sl->accept_ctx.ctx = &sl->http.ctx;
+  sl->accept_ctx.hosts = msvc_http_globalconf(http)->hosts;
+  h2o_linklist_init_anchor(&sl->conns);
+  h2o_multithread_register_receiver(sl->http.ctx.queue, &sl->control,
+                                    on_control);
+  h2o_timeout_init(sl->evloop, &sl->tick_timeout, TICK_MS);
+  sl->tick_entry.cb = on_tick;
+  h2o_timeout_init(sl->evloop, &sl->pause_timeout, ACCEPT_PAUSE_MS);
+  sl->pause_entry.cb = on_accept_pause_end;
+  sl->listen_fd = dup(fd);
+  if (sl->listen_fd < 0)
+    return -1;
+  sl->listener = h2o_evloop_socket_create(sl->evloop, sl->listen_fd,
+                                          H2O_SOCKET_FLAG_DONT_READ);
+  sl->listener->data = sl;
+  h2o_socket_read_start(sl->listener, on_accept);
+  return 0;
+}
+
+static void loop_dispose(server_loop_t *sl) {
+  if (sl->listener != NULL) {
+    h2o_socket_read_stop(sl->listener);
+    h2o_socket_close(sl->listener);
+    sl->listener = NULL;
+  }
+  if (h2o_timeout_is_linked(&sl->tick_entry))
+    h2o_timeout_unlink(&sl->tick_entry);
+  if (h2o_timeout_is_linked(&sl->pause_entry))
+    h2o_timeout_unlink(&sl->pause_entry);
+  h2o_timeout_dispose(sl->evloop, &sl->tick_timeout);
+  h2o_timeout_dispose(sl->evloop, &sl->pause_timeout);
+  h2o_multithread_unregister_receiver(sl->http.ctx.queue, &sl->control);
+  msvc_http_loop_dispose(&sl->http);
+  h2o_evloop_destroy(sl->evloop);
+}
+
+static int wait_for_signal(const char *name) {
+  sigset_t set;
+  int sig = 0;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  while (sigwait(&set, &sig) != 0)
+    ;
+  fprintf(stderr,
+          "%s: %s received, stopping (waiting up to %d s for "
+          "requests in flight)\n",
+          name, sig == SIGINT ? "SIGINT" : "SIGTERM",
+          MSVC_SERVER_DRAIN_MS / 1000);
+  return sig;
+}
+
+static int start_loops(server_loop_t *loops, int n, msvc_http_t *http, int fd) {
+  for (int i = 0; i < n; i++) {
+    if (loop_init(&loops[i], http, fd, (unsigned)i) != 0)
+      return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    char tname[16];
+    if (pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]) != 0)
+      return -1;
+    loops[i].started = 1;
+    snprintf(tname, sizeof(tname), "loop-%d", i);
+    pthread_setname_np(loops[i].thread, tname);
+  }
+  return 0;
+}
+
+/* Stops every loop, then the pools; 1 when everything drained. */
+static int stop_loops(server_loop_t *loops, int n, msvc_app_t *app) {
+  int clean = 1;
+  size_t left_conns = 0, left_reqs = 0;
+  for (int i = 0; i < n; i++) {
+    if (!loops[i].started)
+      loops[i].done = 1; /* never ran: nothing to drain */
+    else
+      h2o_multithread_send_message(&loops[i].control, &loops[i].stop_msg);
+  }
+  for (int i = 0; i < n; i++)
+    if (loops[i].started)
+      pthread_join(loops[i].thread, NULL);
+  msvc_app_stop_pools(app);
+  for (int i = 0; i < n; i++) {
+    left_conns += loops[i].nconns;
+    left_reqs += loops[i].http.inflight + loops[i].http.jobs;
+  }
+  if (left_conns > 0 || left_reqs > 0) {
+    fprintf(stderr, "%s: gave up on %zu requests and %zu connections\n",
+            app->name, left_reqs, left_conns);
+    clean = 0;
+  }
+  return clean;
+}
+
+int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
+  msvc_app_t *app = msvc_http_app(http);
+  int nloops = cfg->threads > 0 ? cfg->threads : 1;
+  char addr[128] = "?";
+  server_loop_t *loops;
+  int fd, clean;
+  fd = open_listener(app->name, cfg->host, cfg->port, addr, sizeof(addr));
+  if (fd < 0)
+    return 1;
+  loops = calloc((size_t)nloops, sizeof(*loops));
+  if (loops == NULL || start_loops(loops, nloops, http, fd) != 0) {
+    fprintf(stderr, "%s: cannot start the event loops\n", app->name);
+    close(fd);
+    if (loops != NULL)
+      stop_loops(loops, nloops, app);
+    return 1; /* loops are leaked on purpose: the process is exiting */
+  }
+  close(fd); /* each loop holds its own dup */
+  fprintf(stderr, "%s: listening on %s with %d event-loop threads\n", app->name,
+          addr, nloops);
+  wait_for_signal(app->name);
+  clean = stop_loops(loops, nloops, app);
+  if (!clean)
+    return 2; /* loops left as they are; the process is about to exit */
+  for (int i = 0; i < nloops; i++)
+    loop_dispose(&loops[i]);
+  free(loops);
+  return 0;
+}

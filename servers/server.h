@@ -1,0 +1,31 @@
+/* server.h - threads, the listening socket and the process lifecycle.
+ *
+ * config.threads event-loop threads share one listening socket (bound
+ * before they start, SO_REUSEADDR but never SO_REUSEPORT, so a stale
+ * process on the port is an error rather than a silent co-listener).  Each
+ * loop has its own h2o context over the one h2o configuration of the
+ * msvc_http_t.  SIGTERM or SIGINT starts a graceful shutdown: stop
+ * accepting, let in-flight requests finish (at most MSVC_SERVER_DRAIN_MS),
+ * close the idle keep-alive connections, then return.
+ */
+#ifndef MSVC_SERVER_SERVER_H
+#define MSVC_SERVER_SERVER_H
+
+#include "http.h"
+
+#define MSVC_SERVER_DRAIN_MS 10000
+
+/* Ignores SIGPIPE and blocks SIGTERM/SIGINT in the calling thread, so that
+ * every thread started afterwards (workers, loops) inherits the mask and
+ * only msvc_server_run receives them.  Call first thing in main(). */
+void msvc_server_prepare_process(void);
+
+/* Binds cfg->host:cfg->port, serves until SIGTERM/SIGINT, shuts down
+ * gracefully.  Stops the app's pools on the way out (so that jobs still
+ * out reach a loop that exists).  0 after a clean stop; 1 when it could not
+ * start (the reason is logged); 2 when the drain deadline passed with
+ * requests or connections left (the loops are then left undisposed: the
+ * caller should close the app and exit without freeing `http`). */
+int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg);
+
+#endif

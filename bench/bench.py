@@ -1,0 +1,1456 @@
+#!/usr/bin/env python3
+"""bench.py - the msvc benchmark: starts the servers of one build on fresh
+loopback ports in a temporary directory, seeds them through the HTTP API,
+drives them with wrk and prints markdown tables with the goals of issues 2,
+3 and 4 marked PASS or FAIL.
+
+Run it through bench/run.sh, which builds the project and the hash timer
+first.  Invariants this script keeps:
+  - every process it starts is in PROCS and is stopped on any exit path
+    (normal end, exception, SIGINT, SIGTERM, SIGHUP); children also get
+    SIGTERM from the kernel if this script dies without cleaning up;
+  - it talks to 127.0.0.1 only, on ports it has just checked are free;
+  - every loop and every request count is bounded, and every wait has a
+    deadline;
+  - ratios compare figures measured in the same run, because the machine is
+    shared and its absolute speed varies from minute to minute.
+"""
+
+import argparse
+import concurrent.futures
+import ctypes
+import datetime
+import http.client
+import json
+import os
+import random
+import select
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WRK_LUA = os.path.join(HERE, "wrk.lua")
+
+N_USERS = 50
+N_POSTS = 1000
+BIG_POSTS = 1_000_000
+DEEP_PAGE = 500          # page followed with 1M posts
+PAGE = 20
+JWT_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+IDLE_CONNS = 1000
+HTTP_TIMEOUT = 10.0      # seconds, every request the harness makes itself
+START_TIMEOUT = 30.0     # seconds for a server to answer /healthz
+STOP_TIMEOUT = 15.0      # seconds for a graceful stop before SIGKILL
+
+SCENARIOS = ("user", "posts", "login", "memory", "scale", "split")
+
+PROCS = []               # every subprocess.Popen still to be stopped
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+def _die_with_parent():
+    """Runs in the child before exec: SIGTERM it when this script dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def spawn(argv, env=None, stdout=None, stderr=None, cwd=None):
+    p = subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr,
+                         cwd=cwd, preexec_fn=_die_with_parent)
+    PROCS.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+    if p.poll() is None:
+        try:
+            p.send_signal(sig)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log("pid %d did not stop in %.0f s: SIGKILL" % (p.pid, timeout))
+            p.kill()
+            p.wait(5)
+    if p in PROCS:
+        PROCS.remove(p)
+
+
+def cleanup():
+    for p in list(PROCS):
+        try:
+            stop(p, timeout=5)
+        except Exception as e:  # keep stopping the others
+            log("cleanup of pid %d: %s" % (p.pid, e))
+
+
+def _on_signal(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def free_port():
+    """A port nobody listens on now: the kernel picks it, and a second bind
+    without SO_REUSEADDR confirms no stale SO_REUSEPORT listener holds it."""
+    for _ in range(20):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free loopback port found")
+
+
+# -------------------------------------------------------------------- HTTP
+
+class Client:
+    """A keep-alive JSON client for one server; reconnects when needed."""
+
+    def __init__(self, port):
+        self.port = port
+        self.conn = None
+
+    def request(self, method, path, body=None, token=None):
+        headers = {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(
+                    "127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
+            try:
+                self.conn.request(method, path, body=data, headers=headers)
+                resp = self.conn.getresponse()
+                payload = resp.read()
+                break
+            except (ConnectionError, http.client.HTTPException):
+                self.close()
+                if attempt:
+                    raise
+        try:
+            doc = json.loads(payload) if payload else None
+        except ValueError:
+            doc = {"_raw": payload[:200].decode("latin-1")}
+        return resp.status, doc
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def expect(status, doc, want, what):
+    if status != want:
+        raise RuntimeError("%s: HTTP %d (wanted %d): %s"
+                           % (what, status, want, json.dumps(doc)[:300]))
+    return doc
+
+
+# ----------------------------------------------------------------- servers
+
+class Server:
+    """One msvc executable on a fresh port, logging to a file in workdir."""
+
+    def __init__(self, ctx, exe, name, args, env_extra=None):
+        self.ctx = ctx
+        self.exe = exe
+        self.name = name
+        self.port = free_port()
+        self.logpath = os.path.join(ctx.workdir, "%s-%d.log" % (name,
+                                                                 self.port))
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PORT", "DATABASE_URL", "JWT_SECRET",
+                            "AUTH_MICRO_URL", "USER_RESOLVER")}
+        env["JWT_SECRET"] = JWT_SECRET
+        env.update(env_extra or {})
+        self.argv = [exe, "--host", "127.0.0.1", "--port", str(self.port)]
+        self.argv += args
+        self.logfile = open(self.logpath, "ab")
+        self.proc = spawn(self.argv, env=env, stdout=self.logfile,
+                          stderr=subprocess.STDOUT, cwd=ctx.workdir)
+        self.client = Client(self.port)
+        self._wait_ready()
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %d at start; log %s:\n%s"
+                                   % (self.name, self.proc.returncode,
+                                      self.logpath, self.log_tail()))
+            try:
+                status, _ = self.client.request("GET", "/healthz")
+                time.sleep(0.05)
+                # Answered by this process, not by a stale one that still
+                # holds the port (SO_REUSEPORT) while ours failed to bind.
+                if status == 200 and self.proc.poll() is None:
+                    return
+            except OSError:
+                self.client.close()
+            time.sleep(0.05)
+        raise RuntimeError("%s did not answer /healthz within %.0f s"
+                           % (self.name, START_TIMEOUT))
+
+    def last_words(self):
+        """The last log line that is not an access-log line."""
+        for line in reversed(self.log_tail(200).splitlines()):
+            if not line[:4].isdigit():
+                return line.strip()[:160]
+        return ""
+
+    def log_tail(self, n=15):
+        try:
+            with open(self.logpath, "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - 65536))
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            return "\n".join(lines[-n:])
+        except OSError:
+            return ""
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        self.client.close()
+        stop(self.proc)
+        self.logfile.close()
+        return self.proc.returncode
+
+
+def server_flags(exe):
+    """The flags an executable lists in --help, to pass only known ones."""
+    try:
+        out = subprocess.run([exe, "--help"], capture_output=True,
+                             timeout=10, text=True)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout + out.stderr
+
+
+def has_flag(helptext, flag):
+    return (flag + " ") in helptext or (flag + "=") in helptext or \
+        (flag + "\n") in helptext or (flag + ",") in helptext
+
+
+# ------------------------------------------------------------------- seeding
+
+def user_email(i):
+    return "bench%02d@example.com" % i
+
+
+def user_password(i):
+    return "bench-password-%02d" % i
+
+
+def seed_users(client_factory, n):
+    """Registers n users (bcrypt cost 10 on the server), logs each in;
+    returns [(id, token)]."""
+    def one(i):
+        c = client_factory()
+        try:
+            st, doc = c.request("POST", "/api/register", {
+                "name": "Bench User %02d" % i, "email": user_email(i),
+                "password": user_password(i)})
+            expect(st, doc, 201, "register %d" % i)
+            uid = doc["user"]["id"]
+            st, doc = c.request("POST", "/api/login", {
+                "email": user_email(i), "password": user_password(i)})
+            expect(st, doc, 200, "login %d" % i)
+            token = doc["access_token"]
+            if token.startswith("Bearer "):
+                token = token[len("Bearer "):]
+            return uid, token
+        finally:
+            c.close()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def post_body(i):
+    return {"title": "Bench post %d" % i,
+            "content": "Post number %d of the msvc benchmark, written "
+                       "through the HTTP API like a client would." % i}
+
+
+def seed_posts(client_factory, users, n):
+    """Creates n posts round-robin over users, so the newest PAGE posts
+    have PAGE distinct authors.  The last 2*len(users) go in one at a time
+    to keep that order exact; the rest in parallel."""
+    tail = min(n, 2 * len(users))
+
+    def chunk(indices):
+        c = client_factory()
+        try:
+            for i in indices:
+                uid, token = users[i % len(users)]
+                st, doc = c.request("POST", "/api/posts", post_body(i),
+                                    token=token)
+                expect(st, doc, 201, "create post %d" % i)
+        finally:
+            c.close()
+    head = list(range(n - tail))
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(chunk, [head[k::4] for k in range(4)]))
+    chunk(range(n - tail, n))
+
+
+def check_page(client, path, want_authors=None):
+    st, doc = client.request("GET", path)
+    expect(st, doc, 200, "GET " + path)
+    posts = doc.get("posts") or []
+    if not posts:
+        raise RuntimeError("GET %s: no posts" % path)
+    if any(p.get("user") is None for p in posts) or doc.get("degraded"):
+        raise RuntimeError("GET %s: authors missing (degraded)" % path)
+    authors = len({p["user_id"] for p in posts})
+    if want_authors and authors < want_authors:
+        raise RuntimeError("GET %s: %d distinct authors, wanted %d"
+                           % (path, authors, want_authors))
+    return doc
+
+
+def page_path(cursor=None):
+    path = "/api/posts?limit=%d" % PAGE
+    if cursor:
+        path += "&cursor=" + urllib.parse.quote(cursor, safe="")
+    return path
+
+
+def follow_pages(client, max_pages):
+    """Follows next_cursor from the first page; returns (path, number) of
+    page max_pages, or of the last page with posts if there are fewer."""
+    path, last = page_path(), (page_path(), 1)
+    for number in range(1, max_pages + 1):
+        doc = check_page(client, path)
+        last = (path, number)
+        cursor = doc.get("next_cursor")
+        if not cursor or number == max_pages:
+            break
+        path = page_path(cursor)
+    return last
+
+
+# ---------------------------------------------------------------------- wrk
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pids):
+    """utime + stime of processes (all their threads), in clock ticks."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def thread_ticks(pid, group=True):
+    """{thread name: utime + stime ticks}; with `group`, threads whose
+    names differ only by a number ("hash-0", "hash-1") are summed."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rpartition(")")[2].split()
+        if group:
+            name = name.rstrip("0123456789").rstrip("-_") or name
+        else:
+            name = "%s/%s" % (name, tid)
+        out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
+def loop_ticks(pid):
+    return {k: v for k, v in thread_ticks(pid, group=False).items()
+            if k.startswith("loop")}
+
+
+class WrkRun:
+    """One wrk process; result() waits for it and parses BENCH_RESULT.
+    The CPU time the processes in `pids` spent meanwhile, divided by the
+    requests wrk counted, is the row's server CPU per request: a figure
+    that other load on the machine hardly moves."""
+
+    def __init__(self, url, conns, duration, env_extra=None, pids=()):
+        env = dict(os.environ)
+        for k in ("BENCH_METHOD", "BENCH_TOKEN", "BENCH_BODY",
+                  "BENCH_BODIES_FILE"):
+            env.pop(k, None)
+        env.update(env_extra or {})
+        self.duration = duration
+        self.pids = list(pids)
+        self.argv = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration,
+                     "--timeout", "5s", "-s", WRK_LUA, url]
+        self.proc = spawn(self.argv, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+        self.t0 = time.monotonic()
+        self.ticks = cpu_ticks(self.pids)
+        self.ticks0 = cpu_ticks(self.pids[:1])
+        self.loops = loop_ticks(self.pids[0]) if self.pids else {}
+
+    def _reap(self):
+        """Reads wrk's output to the end and reaps it with wait4, for its
+        own CPU time; a timer kills a wrk that outlives its run."""
+        timer = threading.Timer(self.duration + 30, self.proc.kill)
+        timer.start()
+        try:
+            out = self.proc.stdout.read()
+            _, status, usage = os.wait4(self.proc.pid, 0)
+        finally:
+            timer.cancel()
+            self.proc.stdout.close()
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        if self.proc in PROCS:
+            PROCS.remove(self.proc)
+        return out, usage.ru_utime + usage.ru_stime
+
+    def result(self):
+        out, client_cpu = self._reap()
+        ticks = cpu_ticks(self.pids) - self.ticks
+        ticks0 = cpu_ticks(self.pids[:1]) - self.ticks0
+        secs = time.monotonic() - self.t0
+        loops = loop_ticks(self.pids[0]) if self.pids else {}
+        # Cores each event loop of the (first) server kept busy, busiest
+        # first: shows how the connections were spread over the loops.
+        busy = sorted(((v - self.loops.get(k, 0)) / CLK_TCK / secs
+                       for k, v in loops.items()), reverse=True)
+        text = out.decode("utf-8", "replace")
+        for line in text.splitlines():
+            if line.startswith("BENCH_RESULT "):
+                r = json.loads(line[len("BENCH_RESULT "):])
+                secs = r["duration_us"] / 1e6
+                r["req_s"] = r["requests"] / secs if secs > 0 else 0.0
+                r["errors"] = (r["connect_errors"] + r["read_errors"] +
+                               r["write_errors"] + r["status_errors"] +
+                               r["timeouts"])
+                r["cpu_us"] = (ticks * 1e6 / CLK_TCK / r["requests"]
+                               if self.pids and r["requests"] else None)
+                # The first process's part (msvc-server beside FerretDB).
+                r["cpu0_us"] = (ticks0 * 1e6 / CLK_TCK / r["requests"]
+                                if self.pids and r["requests"] else None)
+                r["client_cpu_us"] = (client_cpu * 1e6 / r["requests"]
+                                      if r["requests"] else None)
+                r["loops"] = busy
+                return r
+        raise RuntimeError("wrk gave no result (%s):\n%s"
+                           % (" ".join(self.argv), text[-1000:]))
+
+
+def wrk(url, conns, duration, env_extra=None, pids=()):
+    return WrkRun(url, conns, duration, env_extra, pids).result()
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def aggregate(runs):
+    """The rounds of one row: medians of the rates, latencies and CPU,
+    sums of the counts, and the spread of the rate (max - min) / median."""
+    agg = {"runs": runs, "rounds": len(runs)}
+    for k in ("req_s", "p50_us", "p99_us", "cpu_us", "cpu0_us",
+              "client_cpu_us"):
+        vals = [r[k] for r in runs if r.get(k) is not None]
+        agg[k] = median(vals) if vals else None
+    for k in ("requests", "errors"):
+        agg[k] = sum(r[k] for r in runs)
+    rates = [r["req_s"] for r in runs]
+    agg["spread"] = ((max(rates) - min(rates)) / agg["req_s"]
+                     if len(rates) > 1 and agg["req_s"] else None)
+    if all("lookups" in r for r in runs):
+        agg["lookups"] = tuple(sum(r["lookups"][i] for r in runs)
+                               for i in range(2))
+    return agg
+
+
+def in_rounds(ctx, jobs):
+    """Runs each job (name, fn) once per round, in turn, so that drifts in
+    the machine's load hit every row alike; fn() returns {row: result}.
+    Returns {row: aggregate}.  A job that fails (its server died, wrk
+    could not connect) is dropped from later rounds, and its row (named
+    like the job) carries "failed" with the reason."""
+    runs, failed = {}, {}
+    for _ in range(ctx.rounds):
+        for name, fn in jobs:
+            if name in failed:
+                continue
+            try:
+                for row, r in fn().items():
+                    runs.setdefault(row, []).append(r)
+            except RuntimeError as e:
+                failed[name] = str(e).splitlines()[-1][:120]
+                ctx.trouble = True
+                log("row %s failed: %s" % (name, e))
+    res = {row: aggregate(rs) for row, rs in runs.items()}
+    for name, why in failed.items():
+        res.setdefault(name, {})["failed"] = why
+    return res
+
+
+def rate(res, key):
+    """req/s of a row, or None when it has none (failed, not run)."""
+    return (res.get(key) or {}).get("req_s")
+
+
+def warm_up(ctx, url, conns, env_extra=None):
+    if ctx.warm:
+        wrk(url, conns, ctx.warm, env_extra)
+
+
+# ------------------------------------------------------------------- tables
+
+def fmt_us(us):
+    if us is None:
+        return "-"
+    if us >= 10_000:
+        return "%.1f ms" % (us / 1000)
+    if us >= 1000:
+        return "%.2f ms" % (us / 1000)
+    return "%d µs" % us
+
+
+def fmt_cpu(us):
+    if us is None:
+        return "-"
+    if us >= 1000:
+        return "%.1f ms" % (us / 1000)
+    return "%.1f µs" % us
+
+
+def fmt_cpus(r):
+    if r.get("cpu_us") is None:
+        return "-"
+    if r.get("client_cpu_us") is None:
+        return fmt_cpu(r["cpu_us"])
+    return "%s + %s" % (fmt_cpu(r["cpu_us"]), fmt_cpu(r["client_cpu_us"]))
+
+
+def fmt_rate(r):
+    if r is None:
+        return "-"
+    return "%.0f" % r if r >= 100 else "%.1f" % r
+
+
+def verdict(ok):
+    return "**PASS**" if ok else "**FAIL**"
+
+
+class Table:
+    HEAD = ("#", "scenario", "conns", "req/s", "spread", "p50", "p99",
+            "CPU/req server + wrk", "errors", "ratio", "goal", "result")
+
+    def __init__(self, title, targets=True):
+        self.title = title
+        self.targets = targets  # False: figures only, no PASS/FAIL
+        self.rows = []
+        self.notes = []
+
+    def add(self, key, scenario, r=None, conns="", ratio="", goal="",
+            result=""):
+        """r is an aggregate (or None); a row whose wrk runs saw errors on
+        more than 1 % of requests FAILs whatever its figures."""
+        r = r or {}
+        if not self.targets:
+            goal = result = ""
+        if r.get("failed"):
+            result = "**FAIL** (%s)" % r["failed"].replace("|", "/")
+        errors = "-"
+        if "errors" in r:
+            errors = str(r["errors"])
+            if (r["errors"] > 0.01 * max(r["requests"], 1) and result and
+                    not r.get("failed")):
+                result = "**FAIL** (errors)"
+        spread = r.get("spread")
+        self.rows.append((key, scenario, str(conns), fmt_rate(r.get("req_s")),
+                          "-" if spread is None else "%.0f %%" % (100 * spread),
+                          fmt_us(r.get("p50_us")), fmt_us(r.get("p99_us")),
+                          fmt_cpus(r), errors, ratio or "-",
+                          goal or "-", result or "-"))
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def render(self):
+        out = ["### " + self.title, ""]
+        if self.rows:
+            out.append("| " + " | ".join(self.HEAD) + " |")
+            out.append("|" + "|".join("---" for _ in self.HEAD) + "|")
+            for row in self.rows:
+                out.append("| " + " | ".join(row) + " |")
+            out.append("")
+        out += ["- " + n for n in self.notes]
+        return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------ the contexts
+
+class Ctx:
+    def __init__(self, args, workdir):
+        self.args = args
+        self.workdir = workdir
+        self.build = args.build_dir
+        self.dur = args.duration
+        self.rounds = args.rounds
+        self.warm = 0 if args.quick else 1
+        self.exe = {n: os.path.join(self.build, "msvc-" + n)
+                    for n in ("server", "auth", "post")}
+        self.help = {}
+        self.cold_desc = ""
+        self.extra_pids = []  # processes whose CPU counts too (FerretDB)
+        self.trouble = False  # a server died or a scenario failed
+
+    def have(self, name):
+        return os.access(self.exe[name], os.X_OK)
+
+    def help_of(self, name):
+        if name not in self.help:
+            self.help[name] = server_flags(self.exe[name])
+        return self.help[name]
+
+    def flags(self, name, extra=()):
+        """Common flags for executable `name`, only those it knows."""
+        h = self.help_of(name)
+        out = []
+        if has_flag(h, "--workers"):
+            out += ["--workers", str(self.args.workers)]
+        if self.args.threads and has_flag(h, "--threads"):
+            out += ["--threads", str(self.args.threads)]
+        if self.args.no_access_log and has_flag(h, "--access-log"):
+            out += ["--access-log", "0"]
+        return out + list(extra)
+
+    def server(self, name, db_url, extra=(), env_extra=None, label=None):
+        args = self.flags(name, extra)
+        if db_url and has_flag(self.help_of(name), "--database-url"):
+            args += ["--database-url", db_url]
+        elif db_url:
+            env_extra = dict(env_extra or {}, DATABASE_URL=db_url)
+        return Server(self, self.exe[name], label or name, args, env_extra)
+
+
+def sqlite_url(path):
+    return "sqlite:" + path
+
+
+def read_rss(pid):
+    fields = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM", "Threads"):
+                fields[k] = v.strip()
+
+    def kib(k):
+        return int(fields[k].split()[0]) if k in fields else 0
+    return kib("VmRSS"), kib("VmHWM"), fields.get("Threads", "?")
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+# -------------------------------------------------------------- scenarios
+
+def run_hash_time(ctx, rounds=9):
+    exe = ctx.args.hash_time
+    if not exe or not os.access(exe, os.X_OK):
+        return None
+    out = subprocess.run([exe, "10", str(rounds)], capture_output=True,
+                         text=True, timeout=120)
+    if out.returncode != 0:
+        log("hash_time failed: " + out.stderr.strip())
+        return None
+    return json.loads(out.stdout)
+
+
+def scenario_throughput(ctx, srv, users, only, table):
+    """Rows 0-2: the ceiling and the two ratio goals, in rounds."""
+    pids = [srv.proc.pid] + ctx.extra_pids
+    token = {"BENCH_TOKEN": users[0][1]}
+    jobs = [("0", srv.url("/healthz"), None)]
+    if "user" in only:
+        jobs.append(("1", srv.url("/api/user"), token))
+    if "posts" in only:
+        check_page(srv.client, page_path(), PAGE)
+        jobs.append(("2", srv.url(page_path()), None))
+    for _, url, env in jobs:
+        warm_up(ctx, url, 32, env)
+    res = in_rounds(ctx, [
+        (key, (lambda key=key, url=url, env=env:
+               {key: wrk(url, 32, ctx.dur, env, pids)}))
+        for key, url, env in jobs])
+    ceiling = res.get("0", {})
+    table.add("0", "GET /healthz (h2o ceiling)", ceiling, 32, "1.00",
+              "reference")
+    for key, name, goal in (("1", "GET /api/user (valid token)", 0.50),
+                            ("2", "GET /api/posts?limit=20 (users embedded)",
+                             0.15)):
+        if key not in res:
+            continue
+        if not (rate(res, key) and rate(res, "0")):
+            table.add(key, name, res[key], 32, "", ">= %.2f" % goal,
+                      "**FAIL**")
+            continue
+        ratio = rate(res, key) / rate(res, "0")
+        table.add(key, name, res[key], 32, "%.2f (CPU %s)"
+                  % (ratio, cpu_ratio(ceiling, res[key])),
+                  ">= %.2f" % goal, verdict(ratio >= goal))
+    loop_note(table, res, ["0", "1", "2"])
+    if ctx.extra_pids:
+        table.note("CPU/req split: %s." % "; ".join(
+            "row %s: msvc-server %s, FerretDB %s" % (
+                k, fmt_cpu(res[k].get("cpu0_us")),
+                fmt_cpu(res[k]["cpu_us"] - res[k]["cpu0_us"])
+                if res[k].get("cpu_us") is not None else "-")
+            for k in ("0", "1", "2") if k in res))
+    table.note("rows 1-2: ratio of req/s (the goal), and in brackets the "
+               "ratio the CPU costs predict when the 2 cores are the limit: "
+               "(server + wrk CPU/req of row 0) / (the same of the row); "
+               "the second moves much less with other load.")
+
+
+def loop_note(table, res, keys):
+    """How busy each event loop was in each round: one busy loop and one
+    idle means the connections all landed on one loop."""
+    parts = []
+    for key in keys:
+        if key in res:
+            rounds = ["+".join("%.2f" % c for c in r.get("loops", []))
+                      for r in res[key].get("runs", [])]
+            parts.append("%s: %s" % (key, ", ".join(x or "?"
+                                                    for x in rounds)))
+    if parts:
+        table.note("event-loop threads' CPU in cores, busiest first, per "
+                   "round: " + "; ".join(parts) + ".")
+
+
+def cpu_ratio(ceiling, row):
+    try:
+        return "%.2f" % ((ceiling["cpu_us"] + ceiling["client_cpu_us"]) /
+                         (row["cpu_us"] + row["client_cpu_us"]))
+    except (TypeError, ZeroDivisionError):
+        return "?"
+
+
+def scenario_login(ctx, srv, users, table):
+    """Rows 3a-3c: reads during a login storm, the storm's logins, and
+    logins alone for comparison."""
+    ht = run_hash_time(ctx)
+    bodies = os.path.join(ctx.workdir, "logins.txt")
+    with open(bodies, "w") as f:
+        for i in range(len(users)):
+            f.write(json.dumps({"email": user_email(i),
+                                "password": user_password(i)}) + "\n")
+    login_env = {"BENCH_METHOD": "POST", "BENCH_BODIES_FILE": bodies}
+    read_env = {"BENCH_TOKEN": users[0][1]}
+    pids = [srv.proc.pid] + ctx.extra_pids
+
+    # Logins still queued when wrk stops would eat into the next run.
+    drain = min(5.0, 0.5 + 16 * (ht["verify_ms"] if ht else 60) / 1000.0 /
+                ctx.args.workers)
+
+    shares = []
+
+    def storm():
+        # Both wrk runs start together and last as long: the reads see the
+        # login storm for their whole window, the logins see the readers.
+        t0, before = time.monotonic(), thread_ticks(srv.proc.pid)
+        login = WrkRun(srv.url("/api/login"), 16, ctx.dur, login_env)
+        reads = WrkRun(srv.url("/api/user"), 16, ctx.dur, read_env)
+        res = {"3a": reads.result(), "3b": login.result()}
+        after, secs = thread_ticks(srv.proc.pid), time.monotonic() - t0
+        shares.append({k: (v - before.get(k, 0)) / CLK_TCK / secs
+                       for k, v in after.items()})
+        time.sleep(drain)
+        return res
+
+    def alone():
+        res = {"3c": wrk(srv.url("/api/login"), 16, ctx.dur, login_env,
+                         pids)}
+        time.sleep(drain)
+        return res
+    res = in_rounds(ctx, [("storm", storm), ("alone", alone)])
+    rr = res["3a"]
+    table.add("3a", "GET /api/user during the login storm", rr, 16,
+              "p99 %s" % fmt_us(rr["p99_us"]), "p99 < 10 ms",
+              verdict(rr["p99_us"] < 10_000))
+    if ht is None:
+        table.add("3b", "POST /api/login during 3a (50 accounts)", res["3b"],
+                  16, "", "hash time unknown", "not measured")
+        table.add("3c", "POST /api/login alone", res["3c"], 16)
+        table.note("3b: bench/hash_time could not run, no login target.")
+        return
+    per_hash = ht["verify_ms"]
+    ceiling = ctx.args.workers * 1000.0 / per_hash
+    ratio = res["3b"]["req_s"] / ceiling
+    table.add("3b", "POST /api/login during 3a (50 accounts)", res["3b"], 16,
+              "%.2f of %.1f/s" % (ratio, ceiling), ">= 0.80",
+              verdict(ratio >= 0.80))
+    table.add("3c", "POST /api/login alone (no readers)", res["3c"], 16,
+              "%.2f of %.1f/s" % (res["3c"]["req_s"] / ceiling, ceiling))
+    if shares:
+        names = sorted(shares[0], key=lambda k: -shares[0][k])
+        table.note("3a/3b: CPU the server's threads got during the storm, "
+                   "in cores (median of the rounds): %s; the rest of the 2 "
+                   "cores went to the two wrk processes and other load."
+                   % ", ".join("%s %.2f" % (k, median([sh.get(k, 0.0)
+                                                       for sh in shares]))
+                               for k in names
+                               if median([sh.get(k, 0.0)
+                                          for sh in shares]) >= 0.01))
+    table.note("3b: one bcrypt cost-10 check took %.1f ms (median of %d "
+               "through msvc_password_verify, min %.1f; a hash %.1f ms) on "
+               "one core of the otherwise idle server, so %d workers can do "
+               "at most %.1f logins/s.  CPU/req of 3c is the server's CPU "
+               "per login."
+               % (per_hash, ht["rounds"], ht["verify_min_ms"],
+                  ht["hash_ms"], ctx.args.workers, ceiling))
+
+
+def _recv_response(sock):
+    """Reads one HTTP/1.1 response with a Content-Length; False on EOF."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return False
+        buf += chunk
+        if len(buf) > 65536:
+            return False
+    head, _, body = buf.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v.strip())
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return False
+        body += chunk
+    return head.startswith(b"HTTP/1.1 200")
+
+
+def scenario_memory(ctx, srv, table):
+    before, _, _ = read_rss(srv.proc.pid)
+    socks = []
+    req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    try:
+        for _ in range(IDLE_CONNS):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            socks.append(s)
+            s.sendall(req)
+            if not _recv_response(s):
+                raise RuntimeError("idle connection %d got no 200"
+                                   % len(socks))
+        time.sleep(0.5)
+        rss, hwm, threads = read_rss(srv.proc.pid)
+        # A readable idle socket means the server closed it.
+        poller = select.poll()
+        for s in socks:
+            poller.register(s, select.POLLIN)
+        closed = len(poller.poll(0))
+    finally:
+        for s in socks:
+            s.close()
+    mib = rss / 1024.0
+    table.add("4", "RSS with %d idle keep-alive conns" % IDLE_CONNS, None,
+              IDLE_CONNS, "%.1f MiB" % mib, "< 64 MiB",
+              verdict(mib < 64 and closed == 0))
+    table.note("4: msvc-server VmRSS %.1f MiB before opening them (after "
+               "the load above), %.1f MiB with them open (peak VmHWM %.1f "
+               "MiB, %s threads); %d of %d were closed by the server when "
+               "measured." % (before / 1024.0, mib, hwm / 1024.0, threads,
+                              closed, IDLE_CONNS))
+
+
+def sqlite_copy(src, dst):
+    """A consistent copy of a live WAL database (the backup API)."""
+    s = sqlite3.connect("file:%s?mode=ro" % src, uri=True)
+    d = sqlite3.connect(dst)
+    try:
+        s.backup(d)
+    finally:
+        d.close()
+        s.close()
+
+
+def _post_table(db):
+    names = [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type='table'")]
+    for want in ("Post", "post", "posts"):
+        if want in names:
+            return want
+    for n in names:
+        if n.lower().startswith("post"):
+            return n
+    raise RuntimeError("no post table among %s" % names)
+
+
+def _stamp_maker(kind, sample):
+    """A function ms -> a stored timestamp shaped like `sample`."""
+    if kind == "integer":
+        return (lambda ms: ms) if abs(sample) > 10**11 else \
+            (lambda ms: ms // 1000)
+    if kind == "real":
+        return (lambda ms: float(ms)) if abs(sample) > 10**11 else \
+            (lambda ms: ms / 1000.0)
+
+    def iso(ms):
+        t = datetime.datetime.fromtimestamp(ms / 1000.0,
+                                            datetime.timezone.utc)
+        return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (ms % 1000)
+    return iso
+
+
+def _to_ms(value):
+    if isinstance(value, str):
+        return int(datetime.datetime.strptime(
+            value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                tzinfo=datetime.timezone.utc).timestamp() * 1000)
+    return int(value) if abs(value) > 10**11 else int(value * 1000)
+
+
+def bulk_insert_posts(path, total):
+    """Adds posts to the SQLite file at `path` until it holds `total`,
+    older than every existing one, round-robin over its authors, shaped
+    like the newest row the server wrote.  Returns (schema, seconds)."""
+    t0 = time.monotonic()
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        schema = "\n".join(r[0] for r in db.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+        table = _post_table(db)
+        cols = [r[1] for r in db.execute("PRAGMA table_info(\"%s\")"
+                                         % table)]
+        for need in ("id", "user_id", "title", "content", "created_at"):
+            if need not in cols:
+                raise RuntimeError("column %s missing from %s (%s)"
+                                   % (need, table, cols))
+        row = db.execute("SELECT typeof(created_at), created_at FROM \"%s\" "
+                         "ORDER BY created_at DESC LIMIT 1" % table).fetchone()
+        stamp = _stamp_maker(row[0], row[1])
+        have = db.execute("SELECT count(*) FROM \"%s\"" % table).fetchone()[0]
+        authors = [r[0] for r in db.execute(
+            "SELECT DISTINCT user_id FROM \"%s\" ORDER BY 1" % table)]
+        oldest_ms = _to_ms(db.execute("SELECT min(created_at) FROM \"%s\""
+                                      % table).fetchone()[0])
+        use = [c for c in cols if c in ("id", "user_id", "title", "content",
+                                       "created_at", "updated_at")]
+        n = max(0, total - have)
+        rnd = "%010x" % random.getrandbits(40)
+        content = ("Bulk post of the msvc benchmark, inserted straight into "
+                   "the store to reach a large table.")
+
+        def rows():
+            for k in range(n):
+                ms = oldest_ms - (n - k) * 1000
+                rec = {"id": "%08x%s%06x" % (ms // 1000, rnd, k),
+                       "user_id": authors[k % len(authors)],
+                       "title": "Bulk post %d" % k, "content": content,
+                       "created_at": stamp(ms), "updated_at": stamp(ms)}
+                yield tuple(rec[c] for c in use)
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO \"%s\" (%s) VALUES (%s)"
+                       % (table, ", ".join(use), ", ".join("?" * len(use))),
+                       rows())
+        db.execute("COMMIT")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        count = db.execute("SELECT count(*) FROM \"%s\""
+                           % table).fetchone()[0]
+    finally:
+        db.close()
+    if count != total:
+        raise RuntimeError("bulk insert left %d posts, wanted %d"
+                           % (count, total))
+    return schema, time.monotonic() - t0
+
+
+def scenario_scale(ctx, srv, db_path, table):
+    """Rows 5: p50 at -c1 of the first page and a deep page, 1k vs 1M, the
+    two servers up side by side and measured in alternation."""
+    last_path, last_no = follow_pages(srv.client, N_POSTS // PAGE + 5)
+    paths = {"5a-1k": (srv, page_path()), "5b-1k": (srv, last_path)}
+    big_srv = None
+    if not ctx.args.quick:
+        big = os.path.join(ctx.workdir, "big.db")
+        sqlite_copy(db_path, big)
+        log("inserting %d posts into %s" % (BIG_POSTS - N_POSTS, big))
+        schema, secs = bulk_insert_posts(big, BIG_POSTS)
+        log("bulk insert took %.1f s" % secs)
+        with open(os.path.join(ctx.workdir, "schema.sql"), "w") as f:
+            f.write(schema + "\n")
+        big_srv = ctx.server("server", sqlite_url(big), label="server-1m")
+    try:
+        if big_srv is not None:
+            deep_path, deep_no = follow_pages(big_srv.client, DEEP_PAGE)
+            paths["5a-1M"] = (big_srv, page_path())
+            paths["5b-1M"] = (big_srv, deep_path)
+        for s, path in paths.values():
+            warm_up(ctx, s.url(path), 1)
+        res = in_rounds(ctx, [
+            (key, (lambda key=key, s=s, path=path:
+                   {key: wrk(s.url(path), 1, ctx.dur, None, [s.proc.pid])}))
+            for key, (s, path) in sorted(paths.items())])
+    finally:
+        if big_srv is not None:
+            big_srv.stop()
+    table.add("5a-1k", "GET /api/posts first page, %d posts" % N_POSTS,
+              res["5a-1k"], 1, "1.00", "reference")
+    if big_srv is not None:
+        scale_row(table, "5a-1M", "first page", res["5a-1M"], res["5a-1k"])
+    table.add("5b-1k", "GET /api/posts page %d (the last), %d posts"
+              % (last_no, N_POSTS), res["5b-1k"], 1, "1.00", "reference")
+    if big_srv is None:
+        table.add("5-1M", "GET /api/posts, 1M posts", None, 1, "",
+                  "p50 <= 1.50x", "skipped (--quick)")
+        return
+    scale_row(table, "5b-1M", "page %d" % deep_no, res["5b-1M"],
+              res["5b-1k"])
+    table.note("5: %d posts bulk-inserted into a copy of the seeded SQLite "
+               "file in %.0f s (schema in the work dir's schema.sql), a "
+               "second msvc-server on it; wrk -c1, the four URLs in "
+               "alternation, p50 the median over the rounds."
+               % (BIG_POSTS - N_POSTS, secs))
+
+
+def scale_row(table, key, what, large, small):
+    ratio = large["p50_us"] / max(small["p50_us"], 1)
+    table.add(key, "GET /api/posts %s, %d posts" % (what, BIG_POSTS), large,
+              1, "p50 %.2fx" % ratio, "p50 <= 1.50x", verdict(ratio <= 1.5))
+
+
+def count_lookups(server, offset):
+    """Lookups msvc-auth logged since byte `offset` of its log, and the
+    new offset: (getUser calls, getUsers calls, offset)."""
+    time.sleep(0.3)  # the access log is flushed in batches
+    with open(server.logpath, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    return (data.count(b" /api/getUser/"), data.count(b" /api/getUsers "),
+            offset + len(data))
+
+
+def split_plan(ctx):
+    """(row, label, strategy, extra flags, warm-up) for each msvc-post."""
+    h = ctx.help_of("post")
+    plan = [("4.1", "individual", "individual", [], True),
+            ("4.2", "batch", "batch", [], True)]
+    if has_flag(h, "--cache-size"):
+        # A cache of one entry cannot hold a page of 20 authors: every page
+        # misses on at least 19 of them.  The flags refuse 0.
+        ctx.cold_desc = ("`--cache-size 1` and no warm-up: the cache cannot "
+                         "hold a page's 20 authors, so every page misses")
+        plan.append(("4.3", "cached, cold", "cached", ["--cache-size", "1"],
+                     False))
+    else:
+        ctx.cold_desc = "not measured: msvc-post has no --cache-size"
+    plan.append(("4.4", "cached, warm", "cached", [], True))
+    return plan
+
+
+def scenario_split(ctx, db_path, combined_srv, tables):
+    """Issue 4: the three resolvers of msvc-post over one msvc-auth, beside
+    the combined process, on copies of the same seeded data; every process
+    up at once, the rows measured in alternation."""
+    table = Table("Issue 4: split deployment, GET /api/posts?limit=20 with "
+                  "20 distinct authors on the page")
+    tables.append(table)
+    if not (ctx.have("auth") and ctx.have("post")):
+        table.note("skipped: not built (msvc-auth / msvc-post missing in %s)"
+                   % ctx.build)
+        return
+    path = page_path()
+    auth_db = os.path.join(ctx.workdir, "auth.db")
+    post_db = os.path.join(ctx.workdir, "post.db")
+    sqlite_copy(db_path, auth_db)
+    sqlite_copy(db_path, post_db)
+    auth = ctx.server("auth", sqlite_url(auth_db))
+    posts = {}
+    try:
+        base = ["--auth-micro-url", "http://127.0.0.1:%d" % auth.port]
+        for key, label, strategy, extra, warm in split_plan(ctx):
+            post = ctx.server("post", sqlite_url(post_db),
+                              base + ["--user-resolver", strategy] + extra,
+                              label="post-" + strategy)
+            posts[key] = (label, post, warm)
+            check_page(post.client, path, PAGE)
+        warm_up(ctx, combined_srv.url(path), 32)
+        for label, post, warm in posts.values():
+            if warm:
+                warm_up(ctx, post.url(path), 32)
+
+        def combined():
+            return {"4.0": wrk(combined_srv.url(path), 32, ctx.dur, None,
+                               [combined_srv.proc.pid])}
+
+        def measure_post(key, post):
+            _, _, offset = count_lookups(auth, 0)
+            r = wrk(post.url(path), 32, ctx.dur, None,
+                    [post.proc.pid, auth.proc.pid])
+            singles, batches, _ = count_lookups(auth, offset)
+            r["lookups"] = (singles, batches)
+            return {key: r}
+        jobs = [("4.0", combined)]
+        jobs += [(key, (lambda key=key, post=post: measure_post(key, post)))
+                 for key, (_, post, _) in sorted(posts.items())]
+        res = in_rounds(ctx, jobs)
+    finally:
+        for _, post, _ in posts.values():
+            died_note(table, post)
+            post.stop()
+        died_note(table, auth)
+        auth.stop()
+    split_rows(ctx, table, res, {k: v[0] for k, v in posts.items()})
+
+
+def died_note(table, server):
+    code = server.proc.poll()
+    if code is not None:
+        server.ctx.trouble = True
+        how = ("killed by signal %d" % -code if code < 0
+               else "exit status %d" % code)
+        table.note("**%s died during the run** (%s); the last line of its "
+                   "log that is not an access line: `%s`"
+                   % (server.name, how, server.last_words() or "-"))
+
+
+def split_rows(ctx, table, res, labels):
+    comb = res.get("4.0", {})
+    table.add("4.0", "msvc-server, local resolver", comb, 32, "1.00",
+              "reference")
+
+    def name(key):
+        r = res.get(key, {})
+        if ctx.args.no_access_log or "lookups" not in r:
+            return "msvc-post, " + labels[key]
+        one, many = r["lookups"]
+        return ("msvc-post, %s (per page: %.2f getUser, %.2f getUsers)"
+                % (labels[key], one / max(r["requests"], 1),
+                   many / max(r["requests"], 1)))
+
+    def share(key):
+        if not (rate(res, key) and rate(res, "4.0")):
+            return ""
+        return "%.2f (CPU %s)" % (rate(res, key) / rate(res, "4.0"),
+                                  cpu_ratio(comb, res[key]))
+
+    def ratio_of(a, b):
+        return rate(res, a) / rate(res, b) if rate(res, a) and \
+            rate(res, b) else 0.0
+    table.add("4.1", name("4.1"), res.get("4.1"), 32, share("4.1"))
+    ratio = ratio_of("4.2", "4.1")
+    table.add("4.2", name("4.2"), res.get("4.2"), 32,
+              "%s (%.1fx individual)" % (share("4.2"), ratio) if ratio
+              else "",
+              ">= 3x individual", verdict(ratio >= 3.0))
+    if "4.3" in labels:
+        table.add("4.3", name("4.3"), res.get("4.3"), 32, share("4.3"))
+    ratio = ratio_of("4.4", "4.0")
+    table.add("4.4", name("4.4"), res.get("4.4"), 32, share("4.4"),
+              ">= %.2f (1/1.3)" % (1 / 1.3), verdict(ratio >= 1 / 1.3))
+    table.note("ratios against row 4.0.  One msvc-auth serves every "
+               "msvc-post; all run with the server defaults (threads = "
+               "cores) on the same 2 cores as wrk, and the rows are "
+               "measured in alternation.  CPU/req of rows 4.1-4.4 is "
+               "msvc-post's plus msvc-auth's; (CPU x) is the ratio those "
+               "costs predict, as in the issue-2 table.  Lookups per page "
+               "are counted in msvc-auth's access log (requests still in "
+               "flight when wrk stops add up to 32 pages' worth).")
+    table.note("cold: %s." % ctx.cold_desc)
+    loop_note(table, res, sorted(res))
+
+
+# ---------------------------------------------------------------- the run
+
+def run_issue2(ctx, db_url, title, only, tables, targets=True):
+    """Starts msvc-server on db_url, seeds it, runs the issue-2 scenarios
+    but the 1M one; returns (table, server, users)."""
+    table = Table(title, targets)
+    tables.append(table)
+    if not ctx.have("server"):
+        table.note("skipped: msvc-server not built in %s" % ctx.build)
+        return table, None, None
+    srv = ctx.server("server", db_url)
+    t0 = time.monotonic()
+    users = seed_users(lambda: Client(srv.port), N_USERS)
+    seed_posts(lambda: Client(srv.port), users, N_POSTS)
+    table.note("seeded %d users (bcrypt cost 10) and %d posts through the "
+               "HTTP API in %.1f s." % (N_USERS, N_POSTS,
+                                        time.monotonic() - t0))
+    steps = [("throughput", bool(only & {"user", "posts"}),
+              lambda: scenario_throughput(ctx, srv, users, only, table)),
+             ("login", "login" in only,
+              lambda: scenario_login(ctx, srv, users, table)),
+             ("memory", "memory" in only,
+              lambda: scenario_memory(ctx, srv, table))]
+    for name, wanted, step in steps:
+        if wanted and not guarded(table, name, step, srv):
+            break
+    return table, srv, users
+
+
+def guarded(table, name, step, server):
+    """Runs one scenario; a failure (typically a server that died) becomes
+    a note in the table instead of ending the whole benchmark.  False when
+    the server is gone and nothing more can be measured on it."""
+    try:
+        step()
+    except Exception as e:  # reported, and the other tables still print
+        log("scenario %s failed: %r" % (name, e))
+        if server is not None:
+            server.ctx.trouble = True
+        table.note("**scenario %s could not finish**: %s"
+                   % (name, str(e).splitlines()[-1][:160]))
+    if server is not None and server.proc.poll() is not None:
+        died_note(table, server)
+        return False
+    return True
+
+
+def header(ctx):
+    try:
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
+                                 "HEAD"], capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        commit = "?"
+    wrkv = subprocess.run(["wrk", "--version"], capture_output=True,
+                          text=True).stdout.splitlines()
+    return "\n".join([
+        "## msvc benchmark, %s" % time.strftime("%Y-%m-%d %H:%M:%S"),
+        "",
+        "- build: `%s` (commit %s + working tree), %d cores, load average "
+        "%s at start" % (ctx.build, commit or "?", os.cpu_count(),
+                         loadavg()),
+        "- servers: their defaults (threads = cores) plus `%s`; access log "
+        "%s; data and logs in a temporary directory"
+        % (" ".join(ctx.flags("server")) or "no flags",
+           "off" if ctx.args.no_access_log else
+           "on (the default: batched writes to a file)"),
+        "- client: %s, one thread (`wrk -t1`), on the same 2 cores over "
+        "loopback; %d s per run, %d round%s per row in alternation with the "
+        "rows it is compared with%s; req/s, p50, p99 and CPU/req are "
+        "medians over the rounds, spread = (max - min) / median of req/s" % (
+            (wrkv[0].split(" [")[0] if wrkv else "wrk"), ctx.dur,
+            ctx.rounds, "" if ctx.rounds == 1 else "s",
+            ", after a 1 s warm-up" if ctx.warm else ""),
+        "- CPU/req: CPU time of the server process(es) during the run over "
+        "the requests wrk counted; other load moves it much less than "
+        "req/s.  Ratios compare runs of this one invocation; absolute req/s "
+        "move with the machine's load.",
+        ""])
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="bench/run.sh", description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--hash-time", default=None,
+                    help="the hash timer built by run.sh")
+    ap.add_argument("--duration", type=int, default=5,
+                    help="seconds per wrk run (default 5)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="runs per row, in alternation (default 3)")
+    ap.add_argument("--quick", action="store_true",
+                    help="1 s runs, 1 round, no warm-up, no 1M-post case")
+    ap.add_argument("--only", action="append", choices=SCENARIOS,
+                    help="run only this scenario (repeatable)")
+    ap.add_argument("--mongo", action="store_true",
+                    help="also run the issue-2 table on FerretDB")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="--workers passed to the servers (default 2)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="--threads passed to the servers (default: theirs)")
+    ap.add_argument("--no-access-log", action="store_true",
+                    help="turn the servers' access log off (also hides "
+                    "the lookup counts of the split rows)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (logs, databases)")
+    a = ap.parse_args(argv)
+    if a.quick:
+        a.duration, a.rounds = 1, 1
+    if not 1 <= a.duration <= 600:
+        ap.error("--duration must be 1..600")
+    if not 1 <= a.rounds <= 20:
+        ap.error("--rounds must be 1..20")
+    if not 1 <= a.workers <= 64:
+        ap.error("--workers must be 1..64")
+    return a
+
+
+def main(argv):
+    args = parse_args(argv)
+    only = set(args.only or SCENARIOS)
+    if shutil.which("wrk") is None:
+        sys.exit("bench: wrk is missing (scripts/deps.sh --bench)")
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _on_signal)
+    workdir = tempfile.mkdtemp(prefix="msvc-bench-")
+    ctx = Ctx(args, workdir)
+    tables = []
+    status = 0
+    print(header(ctx), flush=True)
+    try:
+        load1 = float(loadavg().split()[0])
+    except ValueError:
+        load1 = 0.0
+    if load1 > 1.5:
+        log("warning: load average %.2f: other work shares these cores, "
+            "figures will be noisy" % load1)
+    try:
+        run_all(ctx, only, tables)
+    except KeyboardInterrupt:
+        log("interrupted")
+        status = 130
+    except Exception:
+        status = 1
+        raise
+    finally:
+        cleanup()
+        for t in tables:
+            print(t.render(), flush=True)
+        print("load average at the end: %s\n" % loadavg(), flush=True)
+        if args.keep or status == 1 or ctx.trouble:
+            log("work directory kept: " + workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return status
+
+
+def run_all(ctx, only, tables):
+    db = os.path.join(ctx.workdir, "msvc.db")
+    title = ("Issue 2: msvc-server on SQLite, %d users, %d posts"
+             % (N_USERS, N_POSTS))
+    table, srv, _ = run_issue2(ctx, sqlite_url(db), title, only, tables)
+    if srv is not None:
+        try:
+            if "split" in only and srv.proc.poll() is None:
+                guarded(table, "split",
+                        lambda: scenario_split(ctx, db, srv, tables), srv)
+            if "scale" in only and srv.proc.poll() is None:
+                guarded(table, "scale",
+                        lambda: scenario_scale(ctx, srv, db, table), srv)
+        finally:
+            srv.stop()
+    if ctx.args.mongo:
+        run_mongo(ctx, only, tables)
+
+
+def ferretdb_binary(ctx):
+    """The msvc-ferretdb launcher (tests/ferretdb/main.go): $MSVC_FERRETDB,
+    one already built under the build dir or on PATH, else built now with
+    go into the build dir (slow the first time: minutes on 2 cores)."""
+    env = os.environ.get("MSVC_FERRETDB")
+    if env and os.access(env, os.X_OK):
+        return env
+    for base, dirs, files in os.walk(ctx.build):
+        if base.count(os.sep) - ctx.build.count(os.sep) >= 3:
+            dirs[:] = []
+        if "msvc-ferretdb" in files:
+            return os.path.join(base, "msvc-ferretdb")
+    found = shutil.which("msvc-ferretdb")
+    if found:
+        return found
+    src = os.path.join(ROOT, "tests", "ferretdb")
+    if not (os.path.exists(os.path.join(src, "main.go")) and
+            shutil.which("go")):
+        return None
+    out = os.path.join(ctx.build, "bench", "msvc-ferretdb")
+    log("building the FerretDB launcher with go (slow the first time)")
+    r = subprocess.run(["go", "build", "-o", out, "."], cwd=src,
+                       timeout=3600)
+    return out if r.returncode == 0 else None
+
+
+def start_ferretdb(ctx, exe):
+    """Starts FerretDB on a fresh port; returns (process, mongodb URL)."""
+    port = free_port()
+    fdir = os.path.join(ctx.workdir, "ferretdb")
+    url_file = os.path.join(ctx.workdir, "ferretdb.url")
+    with open(os.path.join(ctx.workdir, "ferretdb.log"), "ab") as flog:
+        proc = spawn([exe, "-listen", "127.0.0.1:%d" % port, "-dir", fdir,
+                      "-url-file", url_file], stdout=flog,
+                     stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(url_file):
+        if proc.poll() is not None:
+            raise RuntimeError("msvc-ferretdb exited with %d"
+                               % proc.returncode)
+        if time.monotonic() > deadline:
+            raise RuntimeError("msvc-ferretdb did not start within 60 s")
+        time.sleep(0.1)
+    return proc, "mongodb://127.0.0.1:%d/msvcbench" % port
+
+
+def run_mongo(ctx, only, tables):
+    title = ("Issue 3: msvc-server on MongoDB (FerretDB v1.24.2, SQLite "
+             "handler), %d users, %d posts" % (N_USERS, N_POSTS))
+    exe = ferretdb_binary(ctx)
+    if exe is None:
+        t = Table(title)
+        t.note("skipped: no FerretDB launcher (tests/ferretdb/main.go "
+               "and go, or MSVC_FERRETDB)")
+        tables.append(t)
+        return
+    fproc, url = start_ferretdb(ctx, exe)
+    ctx.extra_pids = [fproc.pid]
+    try:
+        table, srv, _ = run_issue2(ctx, url, title,
+                                   only - {"scale", "split"}, tables,
+                                   targets=False)
+        if srv is not None:
+            srv.stop()
+            table.note("no targets on FerretDB: the figures show what the "
+                       "MongoDB path costs; ratios against row 0 as on "
+                       "SQLite.  FerretDB runs on the same 2 cores, and "
+                       "CPU/req counts msvc-server plus FerretDB.  No "
+                       "1M-post case.")
+    finally:
+        ctx.extra_pids = []
+        stop(fproc)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -6,8 +6,14 @@
  * close: once a loop has no request in flight, shutdown(2) on each
  * remaining socket makes h2o see end-of-file and close it through its own
  * path.  A loop is torn down only when it has no connection, request or
- * job left, after the pools have stopped, so nothing can reach a freed
- * context.
+ * job left, so nothing can reach a freed context.
+ *
+ * Each loop's h2o state (evloop, context, the queue's pipe socket, the
+ * listener) is created and destroyed on that loop's own thread: h2o keeps
+ * its buffer allocators per thread (h2o_socket_buffer_prototype is
+ * __thread), and a socket made on one thread but read on another recycles
+ * memory through the wrong thread's free list, which corrupts the heap
+ * under load.
  */
 #include "server.h"
 
@@ -16,6 +22,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +56,14 @@ typedef struct server_loop {
   int conns_shut; /* shutdown(2) already sent to the idle connections */
   int done;
   pthread_t thread;
-  int started;
+  int started;  /* the thread runs and its loop is set up */
+  int drained;  /* the loop ended with nothing left and was disposed */
+  /* Start-up hand-over between the main thread and the loop thread. */
+  msvc_http_t *init_http;
+  int init_fd;
+  unsigned init_index;
+  int init_rc;
+  sem_t ready;
 } server_loop_t;
 
 typedef struct tracked_conn {
@@ -257,15 +271,7 @@ static void on_control(h2o_multithread_receiver_t *receiver,
     begin_stop(sl);
 }
 
-static void *loop_main(void *arg) {
-  server_loop_t *sl = arg;
-  while (!sl->done)
-    h2o_evloop_run(sl->evloop, INT32_MAX);
-  msvc_http_loop_flush_log(&sl->http);
-  return NULL;
-}
-
-/* ---- setup and teardown (on the main thread) ------------------------------
+/* ---- setup and teardown (on the loop thread) ------------------------------
  */
 
 static int loop_init(server_loop_t *sl, msvc_http_t *http, int fd,
@@ -308,6 +314,26 @@ static void loop_dispose(server_loop_t *sl) {
   h2o_evloop_destroy(sl->evloop);
 }
 
+/* The loop thread: sets its loop up, tells the main thread how that went,
+ * serves until stopped, and tears the loop down when nothing is left on
+ * it (a job still out could post to its queue: then it is left as is,
+ * the process being about to exit). */
+static void *loop_main(void *arg) {
+  server_loop_t *sl = arg;
+  sl->init_rc = loop_init(sl, sl->init_http, sl->init_fd, sl->init_index);
+  sem_post(&sl->ready);
+  if (sl->init_rc != 0)
+    return NULL;
+  while (!sl->done)
+    h2o_evloop_run(sl->evloop, INT32_MAX);
+  msvc_http_loop_flush_log(&sl->http);
+  if (sl->nconns == 0 && loop_drained(sl)) {
+    loop_dispose(sl);
+    sl->drained = 1;
+  }
+  return NULL;
+}
+
 static int wait_for_signal(const char *name) {
   sigset_t set;
   int sig = 0;
@@ -324,18 +350,28 @@ static int wait_for_signal(const char *name) {
   return sig;
 }
 
+/* Starts one thread per loop, each setting its own loop up; returns once
+ * every loop is serving, or -1 when one could not be started (the loops
+ * that were are marked started, for stop_loops). */
 static int start_loops(server_loop_t *loops, int n, msvc_http_t *http, int fd) {
   for (int i = 0; i < n; i++) {
-    if (loop_init(&loops[i], http, fd, (unsigned)i) != 0)
-      return -1;
-  }
-  for (int i = 0; i < n; i++) {
+    server_loop_t *sl = &loops[i];
     char tname[16];
-    if (pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]) != 0)
+    sl->init_http = http;
+    sl->init_fd = fd;
+    sl->init_index = (unsigned)i;
+    if (sem_init(&sl->ready, 0, 0) != 0 ||
+        pthread_create(&sl->thread, NULL, loop_main, sl) != 0)
       return -1;
-    loops[i].started = 1;
     snprintf(tname, sizeof(tname), "loop-%d", i);
-    pthread_setname_np(loops[i].thread, tname);
+    pthread_setname_np(sl->thread, tname);
+    while (sem_wait(&sl->ready) != 0)
+      ;
+    if (sl->init_rc != 0) {
+      pthread_join(sl->thread, NULL);
+      return -1;
+    }
+    sl->started = 1;
   }
   return 0;
 }
@@ -344,17 +380,16 @@ static int start_loops(server_loop_t *loops, int n, msvc_http_t *http, int fd) {
 static int stop_loops(server_loop_t *loops, int n, msvc_app_t *app) {
   int clean = 1;
   size_t left_conns = 0, left_reqs = 0;
-  for (int i = 0; i < n; i++) {
-    if (!loops[i].started)
-      loops[i].done = 1; /* never ran: nothing to drain */
-    else
+  for (int i = 0; i < n; i++)
+    if (loops[i].started)
       h2o_multithread_send_message(&loops[i].control, &loops[i].stop_msg);
-  }
   for (int i = 0; i < n; i++)
     if (loops[i].started)
       pthread_join(loops[i].thread, NULL);
   msvc_app_stop_pools(app);
   for (int i = 0; i < n; i++) {
+    if (!loops[i].started || loops[i].drained)
+      continue;
     left_conns += loops[i].nconns;
     left_reqs += loops[i].http.inflight + loops[i].http.jobs;
   }
@@ -391,7 +426,7 @@ int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
   if (!clean)
     return 2; /* loops left as they are; the process is about to exit */
   for (int i = 0; i < nloops; i++)
-    loop_dispose(&loops[i]);
+    sem_destroy(&loops[i].ready);
   free(loops);
   return 0;
 }

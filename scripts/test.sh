@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
-"$root/scripts/deps.sh"
+"$root/scripts/deps.sh" --test
 jobs=$(nproc)
 
 echo "== build and test: $root/build" >&2

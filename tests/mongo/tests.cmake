@@ -14,7 +14,8 @@ set(MSVC_FERRETDB_DIR ${CMAKE_BINARY_DIR}/ferretdb/run)
 
 # The Go toolchain builds the launcher on the first run (ferretdb.sh
 # build); without one the MongoDB tests skip, which is worth saying now.
-find_program(MSVC_GO NAMES go PATHS /usr/local/go/bin /usr/lib/go/bin)
+# scripts/deps.sh --test fetches one into ~/.cache/msvc/go when none is found.
+find_program(MSVC_GO NAMES go PATHS /usr/local/go/bin $ENV{HOME}/.cache/msvc/go/bin)
 set(MSVC_FERRETDB_ENV "MSVC_FERRETDB=${MSVC_FERRETDB_BIN}")
 if(MSVC_GO)
   list(APPEND MSVC_FERRETDB_ENV "GO=${MSVC_GO}")

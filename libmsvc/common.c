@@ -154,6 +154,27 @@ void msvc__ascii_lower(char *s) {
       *s = (char)(*s - 'A' + 'a');
 }
 
+int msvc__is_ascii_space(unsigned char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+size_t msvc__utf8_chars(const char *s) {
+  size_t n = 0;
+  for (; *s; s++)
+    if (((unsigned char)*s & 0xc0) != 0x80)
+      n++;
+  return n;
+}
+
+int msvc__field_verdict(msvc_errors_t *errs, const char *field,
+                        const char *reason) {
+  if (reason != NULL)
+    msvc_errors_add(errs, field, reason);
+  if (reason != NULL || (errs != NULL && msvc_errors_has(errs, field)))
+    return MSVC_EVALIDATION;
+  return 0;
+}
+
 int msvc__random_bytes(void *buf, size_t n) {
   unsigned char *p = buf;
   while (n > 0) {

@@ -25,6 +25,19 @@ int msvc__strlcpy(char *dst, const char *src, size_t size);
 /* Lower-cases ASCII letters of s in place. */
 void msvc__ascii_lower(char *s);
 
+/* 1 for the ASCII white space the validators trim: space, \t..\r. */
+int msvc__is_ascii_space(unsigned char c);
+
+/* Code points in the UTF-8 string s (its bytes that are not continuation
+ * bytes; the JSON layer has already rejected invalid UTF-8). */
+size_t msvc__utf8_chars(const char *s);
+
+/* A validator's answer for one field: records reason (if any) in errs and
+ * returns MSVC_EVALIDATION when the field is now in error, counting an
+ * error recorded before the call; else 0. */
+int msvc__field_verdict(msvc_errors_t *errs, const char *field,
+                        const char *reason);
+
 /* Fills buf with n cryptographically random bytes (getrandom); 0 or
  * MSVC_EIO. */
 int msvc__random_bytes(void *buf, size_t n);

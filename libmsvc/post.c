@@ -50,32 +50,11 @@ void msvc_post_page_clear(msvc_post_page_t *page) {
 
 /* ---- validation ---------------------------------------------------------- */
 
-static int is_ascii_space(unsigned char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 static int all_space(const char *s) {
   for (; *s; s++)
-    if (!is_ascii_space((unsigned char)*s))
+    if (!msvc__is_ascii_space((unsigned char)*s))
       return 0;
   return 1;
-}
-
-/* Code points, counted as the bytes that are not continuation bytes. */
-static size_t utf8_chars(const char *s) {
-  size_t n = 0;
-  for (; *s; s++)
-    if (((unsigned char)*s & 0xc0) != 0x80)
-      n++;
-  return n;
-}
-
-static int verdict(msvc_errors_t *errs, const char *field, const char *reason) {
-  if (reason != NULL)
-    msvc_errors_add(errs, field, reason);
-  if (reason != NULL || (errs != NULL && msvc_errors_has(errs, field)))
-    return MSVC_EVALIDATION;
-  return 0;
 }
 
 static const char *title_problem(const char *title) {
@@ -83,13 +62,13 @@ static const char *title_problem(const char *title) {
     return "is required";
   if (all_space(title))
     return "must not be empty";
-  if (utf8_chars(title) > MSVC_TITLE_MAX_CHARS)
+  if (msvc__utf8_chars(title) > MSVC_TITLE_MAX_CHARS)
     return "must be at most 191 characters";
   return NULL;
 }
 
 int msvc_validate_title(const char *title, msvc_errors_t *errs) {
-  return verdict(errs, "title", title_problem(title));
+  return msvc__field_verdict(errs, "title", title_problem(title));
 }
 
 static const char *content_problem(const char *content) {
@@ -103,7 +82,7 @@ static const char *content_problem(const char *content) {
 }
 
 int msvc_validate_content(const char *content, msvc_errors_t *errs) {
-  return verdict(errs, "content", content_problem(content));
+  return msvc__field_verdict(errs, "content", content_problem(content));
 }
 
 /* ---- cursors ------------------------------------------------------------- */

@@ -80,36 +80,14 @@ void msvc_user_input_clear(msvc_user_input_t *in) {
 
 /* ---- validation ---------------------------------------------------------- */
 
-static int is_ascii_space(unsigned char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 static void trim_in_place(char *s) {
   size_t start = 0, end = strlen(s);
-  while (start < end && is_ascii_space((unsigned char)s[start]))
+  while (start < end && msvc__is_ascii_space((unsigned char)s[start]))
     start++;
-  while (end > start && is_ascii_space((unsigned char)s[end - 1]))
+  while (end > start && msvc__is_ascii_space((unsigned char)s[end - 1]))
     end--;
   memmove(s, s + start, end - start);
   s[end - start] = '\0';
-}
-
-static size_t utf8_chars(const char *s) {
-  size_t n = 0;
-  for (; *s; s++)
-    if (((unsigned char)*s & 0xc0) != 0x80)
-      n++;
-  return n;
-}
-
-/* Records reason (if any) for field and says whether the field is now in
- * error, counting an error that was there before the call. */
-static int verdict(msvc_errors_t *errs, const char *field, const char *reason) {
-  if (reason != NULL)
-    msvc_errors_add(errs, field, reason);
-  if (reason != NULL || (errs != NULL && msvc_errors_has(errs, field)))
-    return MSVC_EVALIDATION;
-  return 0;
 }
 
 static const char *name_problem(char *name) {
@@ -117,7 +95,7 @@ static const char *name_problem(char *name) {
   if (name == NULL)
     return "is required";
   trim_in_place(name);
-  chars = utf8_chars(name);
+  chars = msvc__utf8_chars(name);
   if (chars == 0)
     return "must not be empty";
   if (chars > MSVC_NAME_MAX_CHARS)
@@ -126,7 +104,7 @@ static const char *name_problem(char *name) {
 }
 
 int msvc_validate_name(char *name, msvc_errors_t *errs) {
-  return verdict(errs, "name", name_problem(name));
+  return msvc__field_verdict(errs, "name", name_problem(name));
 }
 
 /* RFC 5322 specials and the double quote: legal only inside a quoted
@@ -208,7 +186,7 @@ static const char *email_problem(char *email) {
 }
 
 int msvc_validate_email(char *email, msvc_errors_t *errs) {
-  return verdict(errs, "email", email_problem(email));
+  return msvc__field_verdict(errs, "email", email_problem(email));
 }
 
 static const char *password_problem(const char *password) {
@@ -227,5 +205,5 @@ int msvc_validate_password(const char *field, const char *password,
                            msvc_errors_t *errs) {
   if (field == NULL)
     field = "password";
-  return verdict(errs, field, password_problem(password));
+  return msvc__field_verdict(errs, field, password_problem(password));
 }

@@ -23,6 +23,20 @@ static int hash_password(msvc_t *svc, const char *password, char **out) {
   return msvc_password_hash(&svc->password, password, strlen(password), out);
 }
 
+/* The end of a register or update: a duplicate email is reported on the
+ * email field; on success the record becomes the caller's user (*out),
+ * else it is released. */
+static int finish_user_write(int rc, msvc_user_record_t *rec,
+                             msvc_errors_t *errs, msvc_user_t *out) {
+  if (rc == MSVC_EEXIST)
+    msvc_errors_add(errs, "email", "is already registered");
+  if (rc != 0) {
+    msvc_user_record_clear(rec);
+    return rc;
+  }
+  return user_from_record(out, rec);
+}
+
 int msvc_register(msvc_t *svc, msvc_user_input_t *in, msvc_user_t *out,
                   msvc_errors_t *errs) {
   msvc_user_record_t rec;
@@ -45,13 +59,7 @@ int msvc_register(msvc_t *svc, msvc_user_input_t *in, msvc_user_t *out,
     rc = MSVC_ENOMEM;
   else
     rc = msvc_store_user_insert(svc->store, &rec);
-  if (rc == MSVC_EEXIST)
-    msvc_errors_add(errs, "email", "is already registered");
-  if (rc != 0) {
-    msvc_user_record_clear(&rec);
-    return rc;
-  }
-  return user_from_record(out, &rec);
+  return finish_user_write(rc, &rec, errs, out);
 }
 
 void msvc_login_result_clear(msvc_login_result_t *res) {
@@ -218,13 +226,7 @@ int msvc_user_update(msvc_t *svc, const char *id, msvc_user_input_t *in,
     rc = apply_update(svc, &rec, in, errs);
   if (rc == 0)
     rc = msvc_store_user_update(svc->store, &rec);
-  if (rc == MSVC_EEXIST)
-    msvc_errors_add(errs, "email", "is already registered");
-  if (rc != 0) {
-    msvc_user_record_clear(&rec);
-    return rc;
-  }
-  return user_from_record(out, &rec);
+  return finish_user_write(rc, &rec, errs, out);
 }
 
 static int compare_ids(const void *a, const void *b) {

@@ -127,9 +127,12 @@ static int run_login(msvc_call_t *call, unsigned flags) {
 
 /* ---- the caller's profile ---------------------------------------------- */
 
-static int run_get_user(msvc_call_t *call, unsigned flags) {
+/* Answers {"user": ...} for user `id`, written by `write` (the caller's
+ * own view or the public one); 404 "User not found" when there is none. */
+static int answer_user(msvc_call_t *call, const char *id, unsigned flags,
+                       void (*write)(msvc_buf_t *, const msvc_user_t *)) {
   msvc_user_t user;
-  int rc = msvc_user_get(call->app->svc, call->claims.id, flags, &user);
+  int rc = msvc_user_get(call->app->svc, id, flags, &user);
   if (rc == MSVC_EWOULDBLOCK)
     return rc;
   if (rc != 0) {
@@ -137,11 +140,15 @@ static int run_get_user(msvc_call_t *call, unsigned flags) {
     return 0;
   }
   msvc_buf_puts(&call->out, "{\"user\":");
-  msvc_json_user(&call->out, &user);
+  write(&call->out, &user);
   msvc_buf_puts(&call->out, "}");
   msvc_user_clear(&user);
   msvc_call_json(call, 200);
   return 0;
+}
+
+static int run_get_user(msvc_call_t *call, unsigned flags) {
+  return answer_user(call, call->claims.id, flags, msvc_json_user);
 }
 
 static int prepare_update_user(msvc_call_t *call) {
@@ -179,25 +186,11 @@ static int run_update_user(msvc_call_t *call, unsigned flags) {
 /* ---- lookups ------------------------------------------------------------- */
 
 static int run_lookup_one(msvc_call_t *call, unsigned flags) {
-  msvc_user_t user;
-  int rc;
   if (call->path_id[0] == '\0') {
     msvc_call_fail(call, MSVC_ENOTFOUND, NULL, "User");
     return 0;
   }
-  rc = msvc_user_get(call->app->svc, call->path_id, flags, &user);
-  if (rc == MSVC_EWOULDBLOCK)
-    return rc;
-  if (rc != 0) {
-    msvc_call_fail(call, rc, NULL, "User");
-    return 0;
-  }
-  msvc_buf_puts(&call->out, "{\"user\":");
-  msvc_json_public_user(&call->out, &user);
-  msvc_buf_puts(&call->out, "}");
-  msvc_user_clear(&user);
-  msvc_call_json(call, 200);
-  return 0;
+  return answer_user(call, call->path_id, flags, msvc_json_public_user);
 }
 
 static int prepare_lookup_many(msvc_call_t *call) {

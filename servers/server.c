@@ -1,4 +1,5 @@
-/* server.c - loop threads over one listening socket, and graceful stop.
+/* server.c - loop threads, each with its own listening socket (one
+ * SO_REUSEPORT group), and graceful stop.
  *
  * Invariants: every accepted connection is on its loop's `conns` list
  * until h2o closes its socket (the socket's on_close callback unlinks it),
@@ -43,7 +44,7 @@ typedef struct server_loop {
   h2o_evloop_t *evloop;
   h2o_accept_ctx_t accept_ctx;
   h2o_socket_t *listener;
-  int listen_fd; /* the listener's own dup of the socket */
+  int listen_fd; /* the listener's own dup of its socket */
   h2o_linklist_t conns;
   size_t nconns;
   h2o_multithread_receiver_t control; /* the stop message */
@@ -106,14 +107,59 @@ static void format_address(const struct sockaddr *sa, char *out, size_t len) {
            port);
 }
 
-/* A listening TCP socket on host:port, or -1 with the reason logged. */
-static int open_listener(const char *name, const char *host, int port,
-                         char *addr, size_t addrlen) {
+/* A TCP socket bound to sa, listening unless `probe`; -1 with errno.
+ * Listeners join one SO_REUSEPORT group, one per event loop, so that the
+ * kernel spreads new connections evenly over the loops (with a single
+ * shared socket, whichever loop wakes first takes a whole burst). */
+static int bind_socket(const struct sockaddr *sa, socklen_t salen, int probe) {
+  int on = 1, saved;
+  int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  if (!probe)
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+  if (bind(fd, sa, salen) == 0 && (probe || listen(fd, LISTEN_BACKLOG) == 0))
+    return fd;
+  saved = errno;
+  close(fd);
+  errno = saved;
+  return -1;
+}
+
+/* Binds n listeners to one address: first a plain probe socket, which
+ * fails when anyone (an older msvc-server included) already holds the
+ * port, and picks the port when it is 0; then the n group members on the
+ * probe's address.  0, or -1 with errno. */
+static int bind_group(const struct addrinfo *ai, int n, int *fds,
+                      struct sockaddr_storage *bound) {
+  socklen_t len = sizeof(*bound);
+  int probe = bind_socket(ai->ai_addr, ai->ai_addrlen, 1);
+  if (probe < 0)
+    return -1;
+  getsockname(probe, (struct sockaddr *)bound, &len);
+  close(probe);
+  for (int i = 0; i < n; i++) {
+    fds[i] = bind_socket((struct sockaddr *)bound, len, 0);
+    if (fds[i] < 0) {
+      int saved = errno;
+      while (i-- > 0)
+        close(fds[i]);
+      errno = saved;
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* n listening sockets on host:port, one per loop, in fds[]; 0, or -1 with
+ * the reason logged.  addr gets the address actually bound. */
+static int open_listeners(const char *name, const char *host, int port, int n,
+                          int *fds, char *addr, size_t addrlen) {
   struct addrinfo hints, *res = NULL, *ai;
-  char portstr[16];
-  int fd = -1, err = 0, on = 1;
   struct sockaddr_storage bound;
-  socklen_t boundlen = sizeof(bound);
+  char portstr[16];
+  int err = 0, ok = 0;
   memset(&hints, 0, sizeof(hints));
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -124,29 +170,19 @@ static int open_listener(const char *name, const char *host, int port,
             gai_strerror(err));
     return -1;
   }
-  for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
+  for (ai = res; ai != NULL && !ok; ai = ai->ai_next) {
+    ok = bind_group(ai, n, fds, &bound) == 0;
+    if (!ok)
       err = errno;
-      continue;
-    }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-        listen(fd, LISTEN_BACKLOG) != 0) {
-      err = errno;
-      close(fd);
-      fd = -1;
-    }
   }
   freeaddrinfo(res);
-  if (fd < 0) {
+  if (!ok) {
     fprintf(stderr, "%s: cannot listen on %s:%d: %s\n", name, host, port,
             strerror(err ? err : EADDRNOTAVAIL));
     return -1;
   }
-  if (getsockname(fd, (struct sockaddr *)&bound, &boundlen) == 0)
-    format_address((struct sockaddr *)&bound, addr, addrlen);
-  return fd;
+  format_address((struct sockaddr *)&bound, addr, addrlen);
+  return 0;
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -210,7 +246,7 @@ static void on_accept(h2o_socket_t *listener, const char *err) {
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
         errno == ENOMEM)
       pause_accepting(sl);
-    break; /* EAGAIN: another loop took it, or none is left */
+    break; /* EAGAIN: none is left */
   }
 }
 
@@ -353,12 +389,13 @@ static int wait_for_signal(const char *name) {
 /* Starts one thread per loop, each setting its own loop up; returns once
  * every loop is serving, or -1 when one could not be started (the loops
  * that were are marked started, for stop_loops). */
-static int start_loops(server_loop_t *loops, int n, msvc_http_t *http, int fd) {
+static int start_loops(server_loop_t *loops, int n, msvc_http_t *http,
+                       const int *fds) {
   for (int i = 0; i < n; i++) {
     server_loop_t *sl = &loops[i];
     char tname[16];
     sl->init_http = http;
-    sl->init_fd = fd;
+    sl->init_fd = fds[i];
     sl->init_index = (unsigned)i;
     if (sem_init(&sl->ready, 0, 0) != 0 ||
         pthread_create(&sl->thread, NULL, loop_main, sl) != 0)
@@ -401,24 +438,33 @@ static int stop_loops(server_loop_t *loops, int n, msvc_app_t *app) {
   return clean;
 }
 
+static void close_all(int *fds, int n) {
+  for (int i = 0; i < n; i++)
+    close(fds[i]);
+}
+
 int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
   msvc_app_t *app = msvc_http_app(http);
   int nloops = cfg->threads > 0 ? cfg->threads : 1;
   char addr[128] = "?";
-  server_loop_t *loops;
-  int fd, clean;
-  fd = open_listener(app->name, cfg->host, cfg->port, addr, sizeof(addr));
-  if (fd < 0)
+  server_loop_t *loops = calloc((size_t)nloops, sizeof(*loops));
+  int *fds = calloc((size_t)nloops, sizeof(*fds));
+  int clean;
+  if (loops == NULL || fds == NULL ||
+      open_listeners(app->name, cfg->host, cfg->port, nloops, fds, addr,
+                     sizeof(addr)) != 0) {
+    free(loops);
+    free(fds);
     return 1;
-  loops = calloc((size_t)nloops, sizeof(*loops));
-  if (loops == NULL || start_loops(loops, nloops, http, fd) != 0) {
+  }
+  if (start_loops(loops, nloops, http, fds) != 0) {
     fprintf(stderr, "%s: cannot start the event loops\n", app->name);
-    close(fd);
-    if (loops != NULL)
-      stop_loops(loops, nloops, app);
+    close_all(fds, nloops);
+    stop_loops(loops, nloops, app);
     return 1; /* loops are leaked on purpose: the process is exiting */
   }
-  close(fd); /* each loop holds its own dup */
+  close_all(fds, nloops); /* each loop holds its own dup */
+  free(fds);
   fprintf(stderr, "%s: listening on %s with %d event-loop threads\n", app->name,
           addr, nloops);
   wait_for_signal(app->name);

@@ -1,8 +1,9 @@
 /* server.h - threads, the listening socket and the process lifecycle.
  *
- * config.threads event-loop threads share one listening socket (bound
- * before they start, SO_REUSEADDR but never SO_REUSEPORT, so a stale
- * process on the port is an error rather than a silent co-listener).  Each
+ * config.threads event-loop threads, each with its own listening socket
+ * in one SO_REUSEPORT group (bound before they start, after a plain probe
+ * bind, so a stale process on the port is an error rather than a silent
+ * member of the group).  Each
  * loop has its own h2o context over the one h2o configuration of the
  * msvc_http_t.  SIGTERM or SIGINT starts a graceful shutdown: stop
  * accepting, let in-flight requests finish (at most MSVC_SERVER_DRAIN_MS),

@@ -1254,6 +1254,11 @@ def header(ctx):
         commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
                                  "HEAD"], capture_output=True, text=True,
                                 timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        if commit and dirty:
+            commit += " + uncommitted changes"
     except (OSError, subprocess.TimeoutExpired):
         commit = "?"
     wrkv = subprocess.run(["wrk", "--version"], capture_output=True,
@@ -1261,7 +1266,7 @@ def header(ctx):
     return "\n".join([
         "## msvc benchmark, %s" % time.strftime("%Y-%m-%d %H:%M:%S"),
         "",
-        "- build: `%s` (commit %s + working tree), %d cores, load average "
+        "- build: `%s` (commit %s), %d cores, load average "
         "%s at start" % (ctx.build, commit or "?", os.cpu_count(),
                          loadavg()),
         "- servers: their defaults (threads = cores) plus `%s`; access log "

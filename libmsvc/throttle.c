@@ -111,6 +111,16 @@ static entry_t *victim(bucket_t *b, int64_t now_ms) {
   return best ? best : oldest;
 }
 
+/* The bucket of key, locked; *h gets the key's hash. */
+static bucket_t *lock_bucket(msvc__throttle_t *t, const char *key,
+                             uint64_t *h) {
+  bucket_t *b;
+  *h = key_hash(t, key);
+  b = &t->buckets[*h % t->nbuckets];
+  pthread_mutex_lock(&b->lock);
+  return b;
+}
+
 unsigned msvc__throttle_check(msvc__throttle_t *t, const char *key,
                               int64_t now_ms) {
   uint64_t h;
@@ -119,9 +129,7 @@ unsigned msvc__throttle_check(msvc__throttle_t *t, const char *key,
   unsigned wait = 0;
   if (t == NULL || t->max_failures == 0)
     return 0;
-  h = key_hash(t, key);
-  b = &t->buckets[h % t->nbuckets];
-  pthread_mutex_lock(&b->lock);
+  b = lock_bucket(t, key, &h);
   e = find_entry(b, h);
   if (e != NULL && e->locked_until_ms > now_ms)
     wait = (unsigned)((e->locked_until_ms - now_ms + 999) / 1000);
@@ -135,9 +143,7 @@ void msvc__throttle_fail(msvc__throttle_t *t, const char *key, int64_t now_ms) {
   entry_t *e;
   if (t == NULL || t->max_failures == 0)
     return;
-  h = key_hash(t, key);
-  b = &t->buckets[h % t->nbuckets];
-  pthread_mutex_lock(&b->lock);
+  b = lock_bucket(t, key, &h);
   e = find_entry(b, h);
   if (e == NULL) {
     e = victim(b, now_ms);
@@ -163,9 +169,7 @@ void msvc__throttle_reset(msvc__throttle_t *t, const char *key) {
   entry_t *e;
   if (t == NULL || t->max_failures == 0)
     return;
-  h = key_hash(t, key);
-  b = &t->buckets[h % t->nbuckets];
-  pthread_mutex_lock(&b->lock);
+  b = lock_bucket(t, key, &h);
   e = find_entry(b, h);
   if (e != NULL)
     memset(e, 0, sizeof(*e));

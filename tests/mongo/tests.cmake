@@ -59,11 +59,19 @@ msvc_mongo_test(mongo.fault fault $<TARGET_FILE:mongo_fault>
   ${MSVC_FERRETDB_SH} ${CMAKE_BINARY_DIR}/ferretdb/fault)
 msvc_mongo_test(mongo.tls tls $<TARGET_FILE:mongo_tls>
   ${MSVC_FERRETDB_SH} ${CMAKE_BINARY_DIR}/ferretdb/tls)
+# msvc-server itself through a database outage, over HTTP.
+find_package(Python3 COMPONENTS Interpreter)
+if(TARGET msvc-server AND Python3_FOUND)
+  msvc_mongo_test(mongo.server_outage outage ${Python3_EXECUTABLE}
+    ${CMAKE_CURRENT_LIST_DIR}/server_outage.py ${MSVC_FERRETDB_SH}
+    ${CMAKE_BINARY_DIR}/ferretdb/outage $<TARGET_FILE:msvc-server>)
+  set(MSVC_MONGO_OUTAGE_TEST mongo.server_outage)
+endif()
 
 # The store conformance suite of tests/store, unchanged, on FerretDB (its
 # target is defined by tests/store/tests.cmake, included after this file).
 set(mongo_tests mongo.ferretdb.start mongo.ferretdb.stop mongo.seed_data
-  mongo.uri mongo.fault mongo.tls)
+  mongo.uri mongo.fault mongo.tls ${MSVC_MONGO_OUTAGE_TEST})
 if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/../store/tests.cmake)
   msvc_mongo_test(store.mongo conformance
     $<TARGET_FILE:store_conformance> @URL@)

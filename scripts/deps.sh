@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages msvc needs to build, test and benchmark,
 # unless they are already there.  Uses sudo when not run as root.
 #   --bench  also wrk
-#   --test   also a Go toolchain (>= 1.24, for the FerretDB test server):
+#   --test   also valgrind (the examples run under it) and a Go toolchain
+#            (>= 1.24, for the FerretDB test server):
 #            when none is on PATH or in /usr/local/go, the official one is
 #            fetched from the Go module proxy into ~/.cache/msvc/go, where
 #            the build's tests look for it (Debian 12's golang is too old)
@@ -42,13 +43,13 @@ ensure_go() {
 packages=(
   build-essential cmake pkg-config python3 curl
   libh2o-evloop-dev libjwt-dev libjson-c-dev libcrypt-dev libsqlite3-dev
-  libmongoc-dev libbson-dev libssl-dev zlib1g-dev
+  libmongoc-dev libbson-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
 )
 want_go=0
 for arg in "$@"; do
   case "$arg" in
   --bench) packages+=(wrk) ;;
-  --test) want_go=1 ;;
+  --test) packages+=(valgrind) want_go=1 ;;
   *) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

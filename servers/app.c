@@ -6,7 +6,10 @@
  * to a private temporary file, then link()ed into place, so two processes
  * starting together agree on one secret instead of the last writer
  * winning); the service token handed to the HTTP resolver is renewed well
- * before it expires.
+ * before the expiry it carries.  Process-wide state is the host's
+ * business, not the library's: with a MongoDB store this file registers
+ * the backend and installs the driver's log handler (warnings and errors
+ * only, in the servers' "<name>: ..." format).
  */
 #include "app.h"
 
@@ -15,12 +18,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "msvc/http_resolver.h"
+
+#ifdef MSVC_HAVE_MONGO
+#include <mongoc/mongoc.h>
+
+#include "msvc/mongo.h"
+#endif
 
 #define SECRET_RANDOM_BYTES 32
 #define SECRET_MAX_BYTES 4096
@@ -41,27 +50,18 @@ static void set_err(char *errbuf, size_t errlen, const char *fmt,
     snprintf(errbuf, errlen, "%s", msg);
 }
 
-/* mkdir -p with mode 0700 for the parts it creates. */
+/* mkdir -p with mode 0700 for the parts it creates.  The length bound
+ * keeps DATA_DIR/jwt-secret inside load_secret's buffer. */
 static int make_dirs(const char *dir, char *errbuf, size_t errlen) {
-  char path[4096];
+  char failed[4096];
   size_t len = strlen(dir);
-  if (len == 0 || len >= sizeof(path)) {
+  if (len == 0 || len >= sizeof(failed)) {
     set_err(errbuf, errlen, "data directory \"%s\" is not usable", dir, 0);
     return MSVC_ECONFIG;
   }
-  memcpy(path, dir, len + 1);
-  for (char *p = path + 1;; p++) {
-    if (*p != '/' && *p != '\0')
-      continue;
-    char saved = *p;
-    *p = '\0';
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-      set_err(errbuf, errlen, "cannot create directory %s", path, errno);
-      return MSVC_EIO;
-    }
-    *p = saved;
-    if (saved == '\0')
-      break;
+  if (msvc__mkdir_p(dir, 0700, failed, sizeof(failed)) != 0) {
+    set_err(errbuf, errlen, "cannot create directory %s", failed, errno);
+    return MSVC_EIO;
   }
   return 0;
 }
@@ -98,19 +98,6 @@ static int read_secret(const char *path, secret_t *s, char *errbuf,
   return 0;
 }
 
-static int random_hex(char *out, size_t nbytes) {
-  unsigned char raw[SECRET_RANDOM_BYTES];
-  if (nbytes > sizeof(raw) || getrandom(raw, nbytes, 0) != (ssize_t)nbytes)
-    return MSVC_EIO;
-  for (size_t i = 0; i < nbytes; i++) {
-    out[2 * i] = "0123456789abcdef"[raw[i] >> 4];
-    out[2 * i + 1] = "0123456789abcdef"[raw[i] & 15];
-  }
-  out[2 * nbytes] = '\0';
-  explicit_bzero(raw, sizeof(raw));
-  return 0;
-}
-
 static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
@@ -131,7 +118,7 @@ static int create_secret(const char *path, secret_t *s, char *errbuf,
   char tmp[4300]; /* path is at most 4200 bytes */
   int fd, rc = 0;
   snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-  if (random_hex(s->bytes, SECRET_RANDOM_BYTES) != 0) {
+  if (msvc__random_hex(s->bytes, SECRET_RANDOM_BYTES) != 0) {
     set_err(errbuf, errlen, "%s", "no random bytes for a secret", errno);
     return MSVC_EIO;
   }
@@ -186,24 +173,38 @@ static int load_secret(msvc_app_t *app, secret_t *s, char *errbuf,
   return rc;
 }
 
-/* The HTTP resolver's credential: a service token, cached and renewed
- * when less than a tenth of its life (at least 5 s) is left. */
+/* When to replace a fresh service token (seconds since the epoch): once
+ * less than a tenth of its life (at least 5 s) is left.  The life is read
+ * back from the token, so renewal follows whatever lifetime the library
+ * gives it; 0 (renew at once) when it cannot be read. */
+static int64_t token_renewal(msvc_t *svc, const char *token) {
+  msvc_claims_t *claims = NULL;
+  int64_t at = 0;
+  if (msvc_authenticate(svc, NULL, token, strlen(token), &claims) == 0) {
+    int64_t margin = (claims->exp - claims->iat) / 10;
+    at = claims->exp - (margin > 5 ? margin : 5);
+  }
+  msvc_claims_free(claims);
+  return at;
+}
+
+/* The HTTP resolver's credential: a service token, cached until its
+ * renewal time. */
 static char *service_credential(void *arg) {
   msvc_app_t *app = arg;
-  int64_t now = (int64_t)time(NULL);
-  int64_t margin = app->cfg->token_ttl / 10 > 5 ? app->cfg->token_ttl / 10 : 5;
+  int64_t now = msvc__realtime_ms() / 1000;
   char *copy = NULL;
   pthread_mutex_lock(&app->token_lock);
-  if (app->service_token == NULL || app->service_token_exp - now <= margin) {
+  if (app->service_token == NULL || now >= app->service_token_renew) {
     char *fresh = NULL;
     if (msvc_service_token(app->svc, SERVICE_NAME, &fresh) == 0) {
       msvc_free(app->service_token);
       app->service_token = fresh;
-      app->service_token_exp = now + app->cfg->token_ttl;
+      app->service_token_renew = token_renewal(app->svc, fresh);
     }
   }
   if (app->service_token != NULL)
-    copy = strdup(app->service_token);
+    copy = msvc__strdup(app->service_token);
   pthread_mutex_unlock(&app->token_lock);
   return copy;
 }
@@ -232,43 +233,92 @@ static int open_resolver(msvc_app_t *app, char *errbuf, size_t errlen) {
   return msvc_resolver_http_new(&rc, &app->resolver, errbuf, errlen);
 }
 
-static int password_options(const msvc_config_t *cfg,
-                            msvc_password_config_t *pw, char *errbuf,
-                            size_t errlen) {
-  const char *scheme = cfg->password_scheme ? cfg->password_scheme : "bcrypt";
-  msvc_password_config_init(pw);
-  if (strcmp(scheme, "bcrypt") == 0)
-    pw->prefix = "$2b$";
-  else if (strcmp(scheme, "yescrypt") == 0)
-    pw->prefix = "$y$";
-  else {
-    set_err(errbuf, errlen, "password scheme \"%s\" is not bcrypt or yescrypt",
-            scheme, 0);
+/* ---- MongoDB: the backend and the driver's process-wide log ------------ */
+
+static int is_mongo_url(const char *url) {
+  return url != NULL && (strncasecmp(url, "mongodb:", 8) == 0 ||
+                         strncasecmp(url, "mongodb+srv:", 12) == 0);
+}
+
+#ifdef MSVC_HAVE_MONGO
+/* A pooled client's monitor logs every heartbeat at DEBUG/INFO: keep only
+ * what deserves an operator's attention.  data: the executable's name. */
+static void mongo_log(mongoc_log_level_t level, const char *domain,
+                      const char *message, void *data) {
+  if (level >= MONGOC_LOG_LEVEL_INFO)
+    return;
+  fprintf(stderr, "%s: mongoc %s: %s: %s\n", (const char *)data,
+          mongoc_log_level_str(level), domain ? domain : "",
+          message ? message : "");
+}
+#endif
+
+/* Makes a mongodb:// URL openable; nothing to do for other stores. */
+static int prepare_store(msvc_app_t *app, char *errbuf, size_t errlen) {
+  if (!is_mongo_url(app->cfg->database_url))
+    return 0;
+#ifdef MSVC_HAVE_MONGO
+  /* Before the store opens: connecting already logs. */
+  mongoc_log_set_handler(mongo_log, (void *)app->name);
+  if (msvc_mongo_register() != 0) {
+    set_err(errbuf, errlen, "%s", "cannot register the MongoDB store", 0);
     return MSVC_ECONFIG;
   }
-  pw->cost = cfg->password_cost > 0 ? (unsigned long)cfg->password_cost : 0;
   return 0;
+#else
+  set_err(errbuf, errlen, "%s",
+          "DATABASE_URL names MongoDB, which this build does not include", 0);
+  return MSVC_ECONFIG;
+#endif
+}
+
+/* ---- the library handle ------------------------------------------------ */
+
+/* The settings of msvc_open from the configuration; 0 or the first
+ * setter's error. */
+static int fill_options(const msvc_app_t *app, const secret_t *secret,
+                        msvc_options_t *opts) {
+  const msvc_config_t *cfg = app->cfg;
+  const struct {
+    msvc_option_t opt;
+    int64_t value;
+  } ints[] = {
+      {MSVC_OPT_TOKEN_TTL, cfg->token_ttl},
+      {MSVC_OPT_PASSWORD_COST, cfg->password_cost},
+      {MSVC_OPT_LOGIN_MAX_FAILURES, cfg->login_max_failures},
+      {MSVC_OPT_LOGIN_LOCKOUT, cfg->login_lockout},
+      {MSVC_OPT_STORE_TIMEOUT_MS, cfg->store_timeout_ms},
+      /* Every loop and worker thread may hold a connection at once. */
+      {MSVC_OPT_STORE_CONNECTIONS, cfg->threads + 3 * cfg->workers},
+  };
+  int rc = msvc_options_set_database_url(opts, cfg->database_url);
+  if (rc == 0)
+    rc = msvc_options_set_jwt_secret(opts, secret->bytes, secret->len);
+  if (rc == 0)
+    rc = msvc_options_set_password_scheme(
+        opts, cfg->password_scheme ? cfg->password_scheme : "bcrypt");
+  if (rc == 0 && app->resolver != NULL)
+    rc = msvc_options_set_resolver(opts, app->resolver);
+  for (size_t i = 0; rc == 0 && i < MSVC__ARRAY_SIZE(ints); i++)
+    rc = msvc_options_set_int(opts, ints[i].opt, ints[i].value);
+  return rc;
 }
 
 static int open_service(msvc_app_t *app, const secret_t *secret, char *errbuf,
                         size_t errlen) {
-  const msvc_config_t *cfg = app->cfg;
-  msvc_options_t opts;
-  int rc;
-  msvc_options_init(&opts);
-  rc = password_options(cfg, &opts.password, errbuf, errlen);
+  msvc_options_t *opts = NULL;
+  int rc = msvc_options_new(&opts);
+  if (rc == 0)
+    rc = fill_options(app, secret, opts);
   if (rc != 0)
-    return rc;
-  opts.database_url = cfg->database_url;
-  opts.store_config.timeout_ms = cfg->store_timeout_ms;
-  opts.store_config.connections = cfg->threads + 3 * cfg->workers;
-  opts.resolver = app->resolver;
-  opts.jwt_secret = (const unsigned char *)secret->bytes;
-  opts.jwt_secret_len = secret->len;
-  opts.token_ttl = cfg->token_ttl;
-  opts.login_max_failures = (unsigned)cfg->login_max_failures;
-  opts.login_lockout_s = (unsigned)cfg->login_lockout;
-  return msvc_open(&opts, &app->svc, errbuf, errlen);
+    set_err(errbuf, errlen, "the library refused a setting: %s",
+            msvc_strerror(rc), 0);
+  else
+    rc = msvc_open(opts, &app->svc, errbuf, errlen);
+  /* The options hold a copy of the secret: freeing them is the library's
+   * business, as is wiping it. */
+  msvc_options_free(opts);
+  return rc;
 }
 
 static int open_pools(msvc_app_t *app, char *errbuf, size_t errlen) {
@@ -291,8 +341,7 @@ static void log_startup(const msvc_app_t *app) {
   msvc_store_t *store = msvc_get_store(app->svc);
   int workers = cfg->workers > 0 ? cfg->workers : 2;
   fprintf(stderr, "%s: store %s (%s reads)\n", app->name,
-          msvc_store_get_methods(store)->name,
-          app->store_local ? "local" : "remote");
+          msvc_store_name(store), app->store_local ? "local" : "remote");
   fprintf(stderr, "%s: user resolver %s%s%s\n", app->name,
           msvc_resolver_name(msvc_get_resolver(app->svc)),
           app->resolver ? " over " : "",
@@ -322,6 +371,8 @@ int msvc_app_open(const msvc_config_t *cfg, const char *name, unsigned roles,
   app->roles = roles;
   pthread_mutex_init(&app->token_lock, NULL);
   rc = load_secret(app, secret, errbuf, errlen);
+  if (rc == 0)
+    rc = prepare_store(app, errbuf, errlen);
   /* msvc-server resolves authors from its own store; only the post
    * service on its own asks the auth services. */
   if (rc == 0 && roles == MSVC_ROLE_POST)

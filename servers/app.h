@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "msvc/config.h"
+#include "config.h"
 #include "msvc/service.h"
 #include "pool.h"
 
@@ -31,9 +31,9 @@ typedef struct msvc_app {
   msvc_pool_t *io_pool;
   const char *secret_source; /* static text for the startup log */
 
-  pthread_mutex_t token_lock; /* guards the two fields below */
-  char *service_token;        /* owned; msvc-post's credential */
-  int64_t service_token_exp;  /* seconds since the epoch */
+  pthread_mutex_t token_lock;  /* guards the two fields below */
+  char *service_token;         /* owned; msvc-post's credential */
+  int64_t service_token_renew; /* seconds since the epoch */
 } msvc_app_t;
 
 /* Builds the app for `roles` from cfg: the JWT secret (JWT_SECRET, else

@@ -4,12 +4,12 @@
  *  - every answer is a JSON object with Content-Type application/json, an
  *    explicit Content-Length and the request's X-Request-Id, h2o's own
  *    error pages included (a filter on the fallback path rewrites them);
- *  - a call is freed exactly once, by whichever comes last: the request's
- *    disposal (a callback on the request's memory pool) or the return of
- *    its pool job.  While a job is out, disposal only detaches the call
- *    (call->req = NULL), and the returning job then frees it unanswered;
- *  - everything a worker reads from a call was copied off the request on
- *    the loop thread; workers never touch h2o memory, and a call's request
+ *  - a msvc_request_t is freed exactly once, by whichever comes last: the
+ *    h2o request's disposal (a callback on its memory pool) or the return
+ *    of its pool job.  While a job is out, disposal only detaches it
+ *    (c->req = NULL), and the returning job then frees it unanswered;
+ *  - everything a worker reads from a request was copied off h2o's on the
+ *    loop thread; workers never touch h2o memory, and a request's h2o
  *    pointer, counters and log buffer are only used on its loop thread;
  *  - loop->inflight counts requests not yet disposed and loop->jobs the
  *    jobs still out, which is what graceful shutdown waits for.
@@ -20,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 /* One write(2) of at most PIPE_BUF bytes is atomic on a pipe, so batches
@@ -33,6 +31,9 @@
 #define QUERY_MAX_BYTES 4096
 #define MAX_HEADER_BYTES 16384
 #define JSON_TYPE "application/json; charset=utf-8"
+/* Longer tokens are refused without asking the library, which refuses
+ * them too (its own limit is 4 KiB). */
+#define TOKEN_MAX_BYTES 4096
 
 struct msvc_http {
   h2o_globalconf_t conf;
@@ -47,10 +48,10 @@ typedef struct route_handler {
   msvc_http_t *http;
 } route_handler_t;
 
-/* Lives in the request's pool; its dispose callback is the request's end. */
-typedef struct call_anchor {
-  msvc_call_t *call;
-} call_anchor_t;
+/* Lives in h2o's request pool; its dispose callback is the request's end. */
+typedef struct request_anchor {
+  msvc_request_t *rq;
+} request_anchor_t;
 
 typedef struct json_error_ostream {
   h2o_ostream_t super;
@@ -61,12 +62,6 @@ static const char FALLBACK_500[] =
     "{\"status\":500,\"message\":\"Internal server error\"}";
 
 /* ---- small helpers --------------------------------------------------- */
-
-static int64_t monotonic_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static msvc_http_loop_t *loop_of(h2o_req_t *req) {
   return H2O_STRUCT_FROM_MEMBER(msvc_http_loop_t, ctx, req->conn->ctx);
@@ -152,21 +147,21 @@ static void assign_request_id(msvc_http_loop_t *loop, h2o_req_t *req,
 
 /* ---- access log -------------------------------------------------------- */
 
-static void log_sanitized(msvc_buf_t *b, const char *s, size_t len,
+static void log_sanitized(msvc__buf_t *b, const char *s, size_t len,
                           size_t max) {
   size_t n = len < max ? len : max;
   for (size_t i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)s[i];
     if (ch > 0x20 && ch < 0x7f && ch != '%') {
-      msvc_buf_append(b, &s[i], 1);
+      msvc__buf_append(b, &s[i], 1);
     } else {
       char esc[3] = {'%', "0123456789ABCDEF"[ch >> 4],
                      "0123456789ABCDEF"[ch & 15]};
-      msvc_buf_append(b, esc, 3);
+      msvc__buf_append(b, esc, 3);
     }
   }
   if (n < len)
-    msvc_buf_puts(b, "...");
+    msvc__buf_puts(b, "...");
 }
 
 void msvc_http_loop_flush_log(msvc_http_loop_t *loop) {
@@ -177,7 +172,7 @@ void msvc_http_loop_flush_log(msvc_http_loop_t *loop) {
       break; /* a log we cannot write must not stop the server */
     off += (size_t)w;
   }
-  msvc_buf_reset(&loop->log);
+  msvc__buf_reset(&loop->log);
 }
 
 static void on_log_timeout(h2o_timeout_entry_t *entry) {
@@ -191,32 +186,32 @@ static void on_log_timeout(h2o_timeout_entry_t *entry) {
  * with the caps above a line stays under LOG_LINE_MAX bytes. */
 static void log_access(msvc_http_loop_t *loop, h2o_req_t *req, int status,
                        int64_t started_us, const char *request_id) {
-  msvc_buf_t *b = &loop->log;
+  msvc__buf_t *b = &loop->log;
   char ts[32], ms[32];
-  int64_t us = monotonic_us() - started_us;
+  int64_t us = msvc__monotonic_us() - started_us;
   size_t pathlen = req->input.query_at != SIZE_MAX ? req->input.query_at
                                                    : req->input.path.len;
   if (!loop->http->app->cfg->access_log)
     return;
   if (b->len > PIPE_BUF - LOG_LINE_MAX)
     msvc_http_loop_flush_log(loop);
-  msvc_format_timestamp(msvc_now_ms(), ts);
+  msvc__format_timestamp(msvc__realtime_ms(), ts);
   snprintf(ms, sizeof(ms), " %lld.%03lldms ", (long long)(us / 1000),
            (long long)(us % 1000));
-  msvc_buf_puts(b, ts);
-  msvc_buf_puts(b, " ");
+  msvc__buf_puts(b, ts);
+  msvc__buf_puts(b, " ");
   log_sanitized(b, req->input.method.base, req->input.method.len,
                 LOG_METHOD_MAX);
-  msvc_buf_puts(b, " ");
+  msvc__buf_puts(b, " ");
   log_sanitized(b, req->input.path.base, pathlen, LOG_PATH_MAX);
-  msvc_buf_puts(b, " ");
-  msvc_buf_int(b, status);
-  msvc_buf_puts(b, ms);
-  msvc_buf_puts(b, request_id);
-  msvc_buf_puts(b, "\n");
+  msvc__buf_puts(b, " ");
+  msvc__buf_int(b, status);
+  msvc__buf_puts(b, ms);
+  msvc__buf_puts(b, request_id);
+  msvc__buf_puts(b, "\n");
   if (b->failed) {
-    msvc_buf_free(b);
-    msvc_buf_init(b);
+    msvc__buf_free(b);
+    msvc__buf_init(b);
   } else if (!h2o_timeout_is_linked(&loop->log_entry)) {
     h2o_timeout_link(loop->ctx.loop, &loop->log_timeout, &loop->log_entry);
   }
@@ -224,68 +219,93 @@ static void log_access(msvc_http_loop_t *loop, h2o_req_t *req, int status,
 
 /* ---- answers ----------------------------------------------------------- */
 
-void msvc_call_json(msvc_call_t *call, int status) {
-  call->status = status;
+void msvc_request_json(msvc_request_t *rq, int status) {
+  rq->status = status;
 }
 
-void msvc_call_error(msvc_call_t *call, int status, const char *message,
-                     const msvc_errors_t *errs) {
-  msvc_buf_reset(&call->out);
-  msvc_json_error(&call->out, status, message, errs);
-  call->status = status;
+void msvc_request_error(msvc_request_t *rq, int status, const char *message,
+                        const msvc_errors_t *errs) {
+  msvc__buf_reset(&rq->out);
+  msvc__json_error(&rq->out, status, message, errs);
+  rq->status = status;
 }
 
-void msvc_call_fail(msvc_call_t *call, int rc, const msvc_errors_t *errs,
-                    const char *what) {
-  msvc_errors_t email;
+/* A taken email is 409 naming "email", whether or not the library said so
+ * in errs (it does when errs was given). */
+static void answer_conflict(msvc_request_t *rq, const msvc_errors_t *errs) {
+  msvc_errors_t *email = NULL;
+  if (msvc_errors_get(errs, "email") == NULL && msvc_errors_new(&email) == 0 &&
+      msvc_errors_add(email, "email", "is already registered") == 0)
+    errs = email;
+  msvc_request_error(rq, 409, "Email already registered", errs);
+  msvc_errors_free(email);
+}
+
+msvc_call_t msvc_request_call(const msvc_request_t *rq, unsigned flags) {
+  msvc_call_t call = MSVC_CALL_INIT;
+  call.flags = flags;
+  call.request_id = rq->request_id;
+  return call;
+}
+
+msvc_errors_t *msvc_request_errors(msvc_request_t *rq) {
+  if (rq->errs == NULL && msvc_errors_new(&rq->errs) != 0)
+    rq->errs = NULL;
+  return rq->errs;
+}
+
+/* The library's own account of a failed call on this thread (the store's
+ * message, say), else the code's text. */
+static const char *failure_detail(const msvc_request_t *rq, int rc) {
+  const char *detail = msvc_errmsg(rq->app->svc);
+  return detail != NULL && detail[0] != '\0' ? detail : msvc_strerror(rc);
+}
+
+void msvc_request_fail(msvc_request_t *rq, int rc, const msvc_errors_t *errs,
+                       const char *what) {
   char msg[64];
   switch (rc) {
   case MSVC_EVALIDATION:
-    msvc_call_error(call, 422, "Validation failed", errs);
+    msvc_request_error(rq, 422, "Validation failed", errs);
     return;
   case MSVC_EJSON:
-    msvc_call_error(call, 400, "Malformed JSON", NULL);
+    msvc_request_error(rq, 400, "Malformed JSON", NULL);
     return;
   case MSVC_ENOTOBJECT:
-    msvc_call_error(call, 400, "Request body must be a JSON object", NULL);
+    msvc_request_error(rq, 400, "Request body must be a JSON object", NULL);
     return;
   case MSVC_EAUTH:
-    msvc_call_error(call, 401, "Invalid credentials", NULL);
+    msvc_request_error(rq, 401, "Invalid credentials", NULL);
     return;
   case MSVC_ETOKEN:
-    msvc_call_error(call, 401, "UnAuthorized", NULL);
+    msvc_request_error(rq, 401, "UnAuthorized", NULL);
     return;
   case MSVC_EFORBIDDEN:
-    msvc_call_error(call, 403, "Forbidden", NULL);
+    msvc_request_error(rq, 403, "Forbidden", NULL);
     return;
   case MSVC_ENOTFOUND:
     snprintf(msg, sizeof(msg), "%s not found", what ? what : "Resource");
-    msvc_call_error(call, 404, msg, NULL);
+    msvc_request_error(rq, 404, msg, NULL);
     return;
   case MSVC_EEXIST:
-    if (errs == NULL || !msvc_errors_has(errs, "email")) {
-      msvc_errors_init(&email);
-      msvc_errors_add(&email, "email", "is already registered");
-      errs = &email;
-    }
-    msvc_call_error(call, 409, "Email already registered", errs);
+    answer_conflict(rq, errs);
     return;
   case MSVC_ETOOBIG:
-    msvc_call_error(call, 413, "Request body too large", NULL);
+    msvc_request_error(rq, 413, "Request body too large", NULL);
     return;
   case MSVC_ETHROTTLED:
-    msvc_call_error(call, 429, "Too many failed attempts, try again later",
-                    NULL);
+    msvc_request_error(rq, 429, "Too many failed attempts, try again later",
+                       NULL);
     return;
   case MSVC_EUNAVAIL:
   case MSVC_ETIMEDOUT:
-    msvc_call_error(call, 503, "Service unavailable", NULL);
+    msvc_request_error(rq, 503, "Service unavailable", NULL);
     return;
   default:
     /* Details go to the log, under the request id, never to the client. */
-    fprintf(stderr, "%s: request %s failed: %s (%s)\n", call->app->name,
-            call->request_id, msvc_err_name(rc), msvc_strerror(rc));
-    msvc_call_error(call, 500, "Internal server error", NULL);
+    fprintf(stderr, "%s: request %s failed: %s (%s)\n", rq->app->name,
+            rq->request_id, msvc_err_name(rc), failure_detail(rq, rc));
+    msvc_request_error(rq, 500, "Internal server error", NULL);
   }
 }
 
@@ -310,7 +330,7 @@ static const char *allow_value(unsigned allow, h2o_mem_pool_t *pool,
   return out;
 }
 
-static void add_headers(msvc_call_t *c, h2o_req_t *req) {
+static void add_headers(msvc_request_t *c, h2o_req_t *req) {
   h2o_headers_t *h = &req->res.headers;
   h2o_add_header(&req->pool, h, H2O_TOKEN_CONTENT_TYPE, "Content-Type",
                  H2O_STRLIT(JSON_TYPE));
@@ -335,7 +355,7 @@ static void add_headers(msvc_call_t *c, h2o_req_t *req) {
 /* Sends the call's answer; the body stays owned by the call, which lives
  * until the request is disposed, i.e. after the body has been written.
  * The call must not be touched after this. */
-static void respond(msvc_call_t *c) {
+static void respond(msvc_request_t *c) {
   static h2o_generator_t generator = {NULL, NULL};
   h2o_req_t *req = c->req;
   h2o_iovec_t body = h2o_iovec_init(c->out.data, c->out.len);
@@ -356,8 +376,8 @@ static void respond(msvc_call_t *c) {
 
 /* ---- calls ------------------------------------------------------------- */
 
-static void call_free(msvc_call_t *c) {
-  msvc_buf_free(&c->out);
+static void request_free(msvc_request_t *c) {
+  msvc__buf_free(&c->out);
   if (c->body != NULL) {
     explicit_bzero(c->body, c->body_len); /* may hold a password */
     free(c->body);
@@ -366,61 +386,63 @@ static void call_free(msvc_call_t *c) {
     free(c->query[i].name);
     free(c->query[i].value);
   }
-  msvc_user_input_clear(&c->user_in);
-  msvc_post_input_clear(&c->post_in);
-  msvc_free(c->ids);
+  msvc__wire_user_clear(&c->user_in);
+  msvc__wire_post_clear(&c->post_in);
+  free(c->ids);
+  msvc_errors_free(c->errs);
+  msvc_claims_free(c->claims);
   free(c);
 }
 
 static void on_request_disposed(void *p) {
-  msvc_call_t *c = ((call_anchor_t *)p)->call;
+  msvc_request_t *c = ((request_anchor_t *)p)->rq;
   c->loop->inflight--;
   if (c->pending)
     c->req = NULL; /* the job's return frees it */
   else
-    call_free(c);
+    request_free(c);
 }
 
-static msvc_call_t *call_new(msvc_http_t *http, msvc_http_loop_t *loop,
-                             h2o_req_t *req) {
-  msvc_call_t *c = calloc(1, sizeof(*c));
-  call_anchor_t *anchor;
+static msvc_request_t *request_new(msvc_http_t *http, msvc_http_loop_t *loop,
+                                   h2o_req_t *req) {
+  msvc_request_t *c = calloc(1, sizeof(*c));
+  request_anchor_t *anchor;
   if (c == NULL)
     return NULL;
   c->app = http->app;
   c->loop = loop;
   c->req = req;
-  c->started_us = monotonic_us();
-  msvc_buf_init(&c->out);
+  c->started_us = msvc__monotonic_us();
+  msvc__buf_init(&c->out);
   assign_request_id(loop, req, c->request_id);
   anchor =
       h2o_mem_alloc_shared(&req->pool, sizeof(*anchor), on_request_disposed);
-  anchor->call = c;
+  anchor->rq = c;
   loop->inflight++;
   return c;
 }
 
-const char *msvc_call_query(const msvc_call_t *call, const char *name) {
-  for (size_t i = 0; i < call->nquery; i++)
-    if (strcmp(call->query[i].name, name) == 0)
-      return call->query[i].value;
+const char *msvc_request_query(const msvc_request_t *rq, const char *name) {
+  for (size_t i = 0; i < rq->nquery; i++)
+    if (strcmp(rq->query[i].name, name) == 0)
+      return rq->query[i].value;
   return NULL;
 }
 
 /* ---- pools ------------------------------------------------------------- */
 
 static void job_run(msvc_pool_job_t *job) {
-  msvc_call_t *c = H2O_STRUCT_FROM_MEMBER(msvc_call_t, job, job);
+  msvc_request_t *c = H2O_STRUCT_FROM_MEMBER(msvc_request_t, job, job);
   int rc;
-  msvc_buf_reset(&c->out);
+  msvc__buf_reset(&c->out);
   c->status = 0;
   rc = c->route->run(c, 0);
   if (c->status == 0)
-    msvc_call_fail(c, rc != 0 ? rc : MSVC_EINVAL, NULL, NULL);
+    msvc_request_fail(c, rc != 0 ? rc : MSVC_EINVAL, NULL, NULL);
 }
 
 static void job_done(msvc_pool_job_t *job) {
-  msvc_call_t *c = H2O_STRUCT_FROM_MEMBER(msvc_call_t, job, job);
+  msvc_request_t *c = H2O_STRUCT_FROM_MEMBER(msvc_request_t, job, job);
   h2o_multithread_send_message(&c->loop->done, &c->msg);
 }
 
@@ -431,18 +453,18 @@ static void on_jobs_done(h2o_multithread_receiver_t *receiver,
   while (!h2o_linklist_is_empty(messages)) {
     h2o_multithread_message_t *m =
         H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
-    msvc_call_t *c = H2O_STRUCT_FROM_MEMBER(msvc_call_t, msg, m);
+    msvc_request_t *c = H2O_STRUCT_FROM_MEMBER(msvc_request_t, msg, m);
     h2o_linklist_unlink(&m->link);
     loop->jobs--;
     c->pending = 0;
     if (c->req == NULL)
-      call_free(c);
+      request_free(c);
     else
       respond(c);
   }
 }
 
-static void submit(msvc_call_t *c) {
+static void submit(msvc_request_t *c) {
   msvc_app_t *app = c->app;
   msvc_pool_t *pool = c->mode == MSVC_RUN_HASH && app->hash_pool != NULL
                           ? app->hash_pool
@@ -454,21 +476,22 @@ static void submit(msvc_call_t *c) {
   if (msvc_pool_submit(pool, &c->job) != 0) {
     c->pending = 0;
     c->loop->jobs--;
-    msvc_call_error(c, 503, "Server busy", NULL);
+    msvc_request_error(c, 503, "Server busy", NULL);
     respond(c);
   }
 }
 
 /* Runs the route on the loop when its mode allows, else on a pool. */
-static void run_call(msvc_call_t *c) {
+static void run_call(msvc_request_t *c) {
   int rc;
   if (c->mode == MSVC_RUN_IO || c->mode == MSVC_RUN_HASH) {
     submit(c);
     return;
   }
-  rc = c->route->run(c, MSVC_NONBLOCK);
+  rc = c->route->run(c, MSVC_NOWAIT);
   if (rc == MSVC_EWOULDBLOCK) {
-    msvc_buf_reset(&c->out);
+    msvc__buf_reset(&c->out);
+    msvc_errors_clear(c->errs);
     c->status = 0;
     c->degraded = 0;
     c->mode = MSVC_RUN_IO;
@@ -476,7 +499,7 @@ static void run_call(msvc_call_t *c) {
     return;
   }
   if (c->status == 0)
-    msvc_call_fail(c, rc != 0 ? rc : MSVC_EINVAL, NULL, NULL);
+    msvc_request_fail(c, rc != 0 ? rc : MSVC_EINVAL, NULL, NULL);
   respond(c);
 }
 
@@ -523,7 +546,7 @@ static int match_path(const char *pat, const char *path, size_t len,
 
 /* The route for (method, path), or NULL with c->allow set to the methods
  * the path does take (0: unknown path). */
-static const msvc_route_t *find_route(msvc_http_t *http, msvc_call_t *c,
+static const msvc_route_t *find_route(msvc_http_t *http, msvc_request_t *c,
                                       h2o_iovec_t path, unsigned method) {
   for (size_t i = 0; i < http->nroutes; i++) {
     const msvc_route_t *r = http->routes[i];
@@ -553,7 +576,7 @@ static int bearer_token(h2o_iovec_t v, const char **tok, size_t *len) {
     i++;
   while (end > i && (v.base[end - 1] == ' ' || v.base[end - 1] == '\t'))
     end--;
-  if (i == end || end - i > MSVC_TOKEN_MAX_BYTES)
+  if (i == end || end - i > TOKEN_MAX_BYTES)
     return -1;
   for (size_t j = i; j < end; j++)
     if (v.base[j] == ' ' || v.base[j] == '\t')
@@ -564,8 +587,9 @@ static int bearer_token(h2o_iovec_t v, const char **tok, size_t *len) {
 }
 
 /* 0 when the caller may use the route (claims filled when a token came). */
-static int check_caller(msvc_call_t *c, h2o_req_t *req) {
+static int check_caller(msvc_request_t *c, h2o_req_t *req) {
   msvc_route_auth_t auth = c->route->auth;
+  msvc_call_t call;
   const char *tok;
   size_t len;
   ssize_t i;
@@ -576,12 +600,15 @@ static int check_caller(msvc_call_t *c, h2o_req_t *req) {
     return auth == MSVC_AUTH_LOOKUP && c->app->cfg->allow_anonymous_lookups
                ? 0
                : -1;
-  if (bearer_token(req->headers.entries[i].value, &tok, &len) != 0 ||
-      msvc_authenticate(c->app->svc, tok, len, &c->claims) != 0)
+  if (bearer_token(req->headers.entries[i].value, &tok, &len) != 0)
     return -1;
-  if (auth == MSVC_AUTH_USER && c->claims.kind != MSVC_CALLER_USER)
+  call = msvc_request_call(c, 0); /* checking a signature never waits */
+  if (msvc_authenticate(c->app->svc, &call, tok, len, &c->claims) != 0)
     return -1;
-  c->has_claims = 1;
+  /* A user route needs a user (claims->user is what the routes read). */
+  if (auth == MSVC_AUTH_USER &&
+      (c->claims->kind != MSVC_CALLER_USER || c->claims->user == NULL))
+    return -1;
   return 0;
 }
 
@@ -603,38 +630,28 @@ static int is_json_type(h2o_iovec_t v) {
 }
 
 /* Copies a JSON body into the call: 0, or an answer already set. */
-static int read_body(msvc_call_t *c, h2o_req_t *req) {
+static int read_body(msvc_request_t *c, h2o_req_t *req) {
   ssize_t i;
   if (req->entity.base == NULL || req->entity.len == 0)
     return 0; /* absent: the parser answers 400 */
   if ((long)req->entity.len > c->app->cfg->max_body) {
-    msvc_call_error(c, 413, "Request body too large", NULL);
+    msvc_request_error(c, 413, "Request body too large", NULL);
     return -1;
   }
   i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
   if (i == -1 || !is_json_type(req->headers.entries[i].value)) {
-    msvc_call_error(c, 415, "Content-Type must be application/json", NULL);
+    msvc_request_error(c, 415, "Content-Type must be application/json", NULL);
     return -1;
   }
   c->body = malloc(req->entity.len + 1);
   if (c->body == NULL) {
-    msvc_call_error(c, 500, "Internal server error", NULL);
+    msvc_request_error(c, 500, "Internal server error", NULL);
     return -1;
   }
   memcpy(c->body, req->entity.base, req->entity.len);
   c->body[req->entity.len] = '\0';
   c->body_len = req->entity.len;
   return 0;
-}
-
-static int hex_value(char ch) {
-  if (ch >= '0' && ch <= '9')
-    return ch - '0';
-  if (ch >= 'a' && ch <= 'f')
-    return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F')
-    return ch - 'A' + 10;
-  return -1;
 }
 
 /* Percent-decodes s[0..len) into a new string; '+' is a space.  A "%00"
@@ -649,8 +666,9 @@ static char *query_decode(const char *s, size_t len) {
     int hi, lo;
     if (s[i] == '+') {
       out[n++] = ' ';
-    } else if (s[i] == '%' && i + 2 < len && (hi = hex_value(s[i + 1])) >= 0 &&
-               (lo = hex_value(s[i + 2])) >= 0 && (hi | lo) != 0) {
+    } else if (s[i] == '%' && i + 2 < len &&
+               (hi = msvc__hex_value(s[i + 1])) >= 0 &&
+               (lo = msvc__hex_value(s[i + 2])) >= 0 && (hi | lo) != 0) {
       out[n++] = (char)(hi * 16 + lo);
       i += 2;
     } else {
@@ -663,7 +681,7 @@ static char *query_decode(const char *s, size_t len) {
 
 /* Splits the query string into at most MSVC_QUERY_MAX_PARAMS decoded
  * pairs; anything past QUERY_MAX_BYTES or the last slot is ignored. */
-static int parse_query(msvc_call_t *c, h2o_req_t *req) {
+static int parse_query(msvc_request_t *c, h2o_req_t *req) {
   const char *q, *end;
   if (req->query_at == SIZE_MAX)
     return 0;
@@ -702,30 +720,30 @@ static int headers_too_large(const h2o_req_t *req) {
   return total > MAX_HEADER_BYTES;
 }
 
-static void dispatch(msvc_http_t *http, msvc_call_t *c, h2o_req_t *req) {
+static void dispatch(msvc_http_t *http, msvc_request_t *c, h2o_req_t *req) {
   const msvc_route_t *r;
   if (headers_too_large(req)) {
-    msvc_call_error(c, 431, "Request headers too large", NULL);
+    msvc_request_error(c, 431, "Request headers too large", NULL);
     respond(c);
     return;
   }
   r = find_route(http, c, req->path_normalized, method_bit(req->method));
   if (r == NULL) {
     if (c->allow != 0)
-      msvc_call_error(c, 405, "Method not allowed", NULL);
+      msvc_request_error(c, 405, "Method not allowed", NULL);
     else
-      msvc_call_error(c, 404, "Not found", NULL);
+      msvc_request_error(c, 404, "Not found", NULL);
     respond(c);
     return;
   }
   c->route = r;
   c->mode = r->mode;
   if (check_caller(c, req) != 0) {
-    msvc_call_error(c, 401, "UnAuthorized", NULL);
+    msvc_request_error(c, 401, "UnAuthorized", NULL);
   } else if (r->takes_body && read_body(c, req) != 0) {
     /* answered */
   } else if (parse_query(c, req) != 0) {
-    msvc_call_error(c, 500, "Internal server error", NULL);
+    msvc_request_error(c, 500, "Internal server error", NULL);
   } else if (r->prepare == NULL || r->prepare(c) == 0) {
     run_call(c);
     return;
@@ -735,7 +753,7 @@ static void dispatch(msvc_http_t *http, msvc_call_t *c, h2o_req_t *req) {
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   msvc_http_t *http = ((route_handler_t *)self)->http;
-  msvc_call_t *c = call_new(http, loop_of(req), req);
+  msvc_request_t *c = request_new(http, loop_of(req), req);
   if (c == NULL) {
     req->res.status = 500;
     req->res.reason = "Internal Server Error";
@@ -772,17 +790,17 @@ static void on_error_setup_ostream(h2o_filter_t *self, h2o_req_t *req,
                                    h2o_ostream_t **slot) {
   msvc_http_loop_t *loop = loop_of(req);
   char *rid = h2o_mem_alloc_pool(&req->pool, MSVC_REQUEST_ID_MAX + 1);
-  msvc_buf_t b;
+  msvc__buf_t b;
   json_error_ostream_t *os;
   (void)self;
-  msvc_buf_init(&b);
-  msvc_json_error(&b, req->res.status, h2o_error_message(req->res.status),
-                  NULL);
+  msvc__buf_init(&b);
+  msvc__json_error(&b, req->res.status, h2o_error_message(req->res.status),
+                   NULL);
   os = (json_error_ostream_t *)h2o_add_ostream(req, sizeof(*os), slot);
   os->body = h2o_iovec_init(FALLBACK_500, sizeof(FALLBACK_500) - 1);
   if (!b.failed && b.len > 0)
     os->body = h2o_strdup(&req->pool, b.data, b.len);
-  msvc_buf_free(&b);
+  msvc__buf_free(&b);
   os->super.do_send = json_error_do_send;
   req->res.content_length = os->body.len;
   h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
@@ -791,23 +809,18 @@ static void on_error_setup_ostream(h2o_filter_t *self, h2o_req_t *req,
   h2o_add_header_by_str(&req->pool, &req->res.headers,
                         H2O_STRLIT("x-request-id"), 0, "X-Request-Id", rid,
                         strlen(rid));
-  log_access(loop, req, req->res.status, monotonic_us(), rid);
+  log_access(loop, req, req->res.status, msvc__monotonic_us(), rid);
   h2o_setup_next_ostream(req, &os->super.next);
 }
 
 /* ---- setup --------------------------------------------------------------- */
 
+/* Tells this process's generated request ids from another's; without
+ * random bytes the pid and the clock still do. */
 static void random_prefix(char out[9]) {
-  unsigned char raw[4] = {0};
-  if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-    uint32_t t = (uint32_t)monotonic_us() ^ (uint32_t)getpid();
-    memcpy(raw, &t, sizeof(raw));
-  }
-  for (int i = 0; i < 4; i++) {
-    out[2 * i] = "0123456789abcdef"[raw[i] >> 4];
-    out[2 * i + 1] = "0123456789abcdef"[raw[i] & 15];
-  }
-  out[8] = '\0';
+  uint32_t t = (uint32_t)msvc__monotonic_ms() ^ (uint32_t)getpid();
+  if (msvc__random_hex(out, 4) != 0)
+    msvc__hex_encode(&t, sizeof(t), out);
 }
 
 int msvc_http_new(msvc_app_t *app, msvc_http_t **out) {
@@ -876,7 +889,7 @@ void msvc_http_loop_init(msvc_http_loop_t *loop, msvc_http_t *http,
   loop->index = index;
   loop->inflight = loop->jobs = 0;
   loop->next_id = 0;
-  msvc_buf_init(&loop->log);
+  msvc__buf_init(&loop->log);
   h2o_multithread_register_receiver(loop->ctx.queue, &loop->done, on_jobs_done);
   h2o_timeout_init(evloop, &loop->log_timeout, LOG_FLUSH_MS);
   memset(&loop->log_entry, 0, sizeof(loop->log_entry));
@@ -903,5 +916,5 @@ void msvc_http_loop_dispose(msvc_http_loop_t *loop) {
 #else
   (void)queue;
 #endif
-  msvc_buf_free(&loop->log);
+  msvc__buf_free(&loop->log);
 }

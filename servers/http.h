@@ -14,16 +14,18 @@
  * on the loop thread and its run() does the work:
  *
  *  - MSVC_RUN_LOOP: run() never waits; it is called on the loop;
- *  - MSVC_RUN_TRY: run() is first called on the loop with MSVC_NONBLOCK;
+ *  - MSVC_RUN_TRY: run() is first called on the loop with MSVC_NOWAIT;
  *    if it returns MSVC_EWOULDBLOCK it runs again, without the flag, on the
  *    I/O pool;
  *  - MSVC_RUN_IO / MSVC_RUN_HASH: run() is called on the I/O pool, or on the
  *    password-hashing pool.  A full queue answers 503 "Server busy".
  *
- * A call (msvc_call_t) carries everything run() may read, copied out of the
- * h2o request, so run() never touches h2o memory and may outlive the
- * request: when a client goes away while its job is queued, the call is
- * detached from the request and freed when the job comes back.
+ * A request (msvc_request_t) carries everything run() may read, copied out
+ * of the h2o request, so run() never touches h2o memory and may outlive
+ * it: when a client goes away while its job is queued, the request is
+ * detached from h2o's and freed when the job comes back.  What the library
+ * needs per call (the request id, the no-wait flag) travels in the
+ * msvc_call_t that msvc_request_call() builds from it.
  */
 #ifndef MSVC_SERVER_HTTP_H
 #define MSVC_SERVER_HTTP_H
@@ -31,7 +33,7 @@
 #include <h2o.h>
 
 #include "app.h"
-#include "msvc/json.h"
+#include "wire/json.h"
 
 /* Methods, as bits, so that a 405 can list every allowed one. */
 enum {
@@ -59,7 +61,7 @@ typedef enum msvc_route_mode {
 #define MSVC_QUERY_MAX_PARAMS 16
 #define MSVC_REQUEST_ID_MAX 64
 
-typedef struct msvc_call msvc_call_t;
+typedef struct msvc_request msvc_request_t;
 
 typedef struct msvc_route {
   unsigned method;  /* one MSVC_M_* bit */
@@ -67,13 +69,14 @@ typedef struct msvc_route {
   msvc_route_auth_t auth;
   msvc_route_mode_t mode;
   int takes_body; /* 1: a JSON body is read (415 on another type) */
-  /* On the loop, before run(): parses input into the call.  Returns 0 to
-   * go on, or non-zero after setting an answer (msvc_call_error...).
+  /* On the loop, before run(): parses input into the request.  Returns 0
+   * to go on, or non-zero after setting an answer (msvc_request_error...).
    * NULL for none. */
-  int (*prepare)(msvc_call_t *call);
-  /* Sets the answer, or returns MSVC_EWOULDBLOCK (only when called with
-   * MSVC_NONBLOCK) to be run again on a worker. */
-  int (*run)(msvc_call_t *call, unsigned flags);
+  int (*prepare)(msvc_request_t *rq);
+  /* Sets the answer, or returns MSVC_EWOULDBLOCK (only when `flags` has
+   * MSVC_NOWAIT) to be run again on a worker.  flags: 0 or MSVC_NOWAIT,
+   * meant for msvc_request_call(). */
+  int (*run)(msvc_request_t *rq, unsigned flags);
   int status; /* success status, e.g. 201; run() may use it */
 } msvc_route_t;
 
@@ -85,28 +88,31 @@ typedef struct msvc_query_param {
 struct msvc_http_loop;
 
 /* One request's state.  Fields above the line are for routes. */
-struct msvc_call {
+struct msvc_request {
   msvc_app_t *app;
   const msvc_route_t *route;
   char request_id[MSVC_REQUEST_ID_MAX + 1];
   char path_id[MSVC_ID_SIZE]; /* the ":id" segment, "" when not an id */
-  int has_claims;
-  msvc_claims_t claims; /* the verified caller, when has_claims */
-  char *body;           /* owned copy, NUL-terminated; NULL if none */
+  msvc_claims_t *claims;      /* owned; the verified caller, or NULL */
+  char *body;                 /* owned copy, NUL-terminated; NULL if none */
   size_t body_len;
   msvc_query_param_t query[MSVC_QUERY_MAX_PARAMS];
   size_t nquery;
 
-  /* Parsed input, released with the call. */
-  msvc_user_input_t user_in;
-  msvc_post_input_t post_in;
+  /* Parsed input, released with the request. */
+  msvc__wire_user_t user_in;
+  msvc__wire_post_t post_in;
   msvc_id_t *ids;
   size_t nids;
+  /* Field errors of a route that validates: one object for the whole
+   * request, from parsing on the loop to the library call (which keeps
+   * what parsing found).  NULL until msvc_request_errors(). */
+  msvc_errors_t *errs;
   msvc_route_mode_t mode; /* starts as route->mode; prepare() may change */
 
   /* The answer. */
   int status;
-  msvc_buf_t out;
+  msvc__buf_t out;
   unsigned retry_after; /* > 0: Retry-After header */
   int degraded;         /* 1: Warning header for missing user details */
 
@@ -115,22 +121,29 @@ struct msvc_call {
   struct msvc_http_loop *loop;
   msvc_pool_job_t job;
   h2o_multithread_message_t msg;
-  int pending;    /* a job is out on a pool */
-  unsigned allow; /* methods for a 405 */
-  int64_t started_us;
+  int pending;        /* a job is out on a pool */
+  unsigned allow;     /* methods for a 405 */
+  int64_t started_us; /* msvc__monotonic_us() */
 };
 
 /* The first value of query parameter `name`, or NULL. */
-const char *msvc_call_query(const msvc_call_t *call, const char *name);
+const char *msvc_request_query(const msvc_request_t *rq, const char *name);
 
-/* Answers: status and a body written to call->out. */
-void msvc_call_json(msvc_call_t *call, int status); /* body already in out */
-void msvc_call_error(msvc_call_t *call, int status, const char *message,
-                     const msvc_errors_t *errs);
+/* The library's per-call context for this request: its id (sent upstream)
+ * and `flags` (MSVC_NOWAIT or 0, as run() received them). */
+msvc_call_t msvc_request_call(const msvc_request_t *rq, unsigned flags);
+
+/* rq->errs, created on first use; NULL when out of memory. */
+msvc_errors_t *msvc_request_errors(msvc_request_t *rq);
+
+/* Answers: status and a body written to rq->out. */
+void msvc_request_json(msvc_request_t *rq, int status); /* body in out */
+void msvc_request_error(msvc_request_t *rq, int status, const char *message,
+                        const msvc_errors_t *errs);
 /* Maps a library error code to the contract's answer; `what` names the
  * missing thing for a 404 ("Post", "User"). */
-void msvc_call_fail(msvc_call_t *call, int rc, const msvc_errors_t *errs,
-                    const char *what);
+void msvc_request_fail(msvc_request_t *rq, int rc, const msvc_errors_t *errs,
+                       const char *what);
 
 /* The HTTP layer of one process. */
 typedef struct msvc_http msvc_http_t;
@@ -154,7 +167,7 @@ typedef struct msvc_http_loop {
   size_t inflight;                 /* requests not yet disposed */
   size_t jobs;                     /* jobs out on a pool */
   uint64_t next_id;                /* for generated request ids */
-  msvc_buf_t log;                  /* access-log lines not yet written */
+  msvc__buf_t log;                 /* access-log lines not yet written */
   h2o_timeout_t log_timeout;
   h2o_timeout_entry_t log_entry;
 } msvc_http_loop_t;

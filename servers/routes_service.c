@@ -6,39 +6,39 @@
  */
 #include "routes.h"
 
-static int run_root(msvc_call_t *call, unsigned flags) {
-  msvc_buf_t *b = &call->out;
+static int run_root(msvc_request_t *rq, unsigned flags) {
+  msvc__buf_t *b = &rq->out;
   (void)flags;
-  msvc_buf_puts(b, "{\"message\":\"It's working ...\",\"service\":");
-  msvc_json_cstring(b, call->app->name);
-  msvc_buf_puts(b, ",\"version\":");
-  msvc_json_cstring(b, msvc_version_string());
-  msvc_buf_puts(b, "}");
-  msvc_call_json(call, 200);
+  msvc__buf_puts(b, "{\"message\":\"It's working ...\",\"service\":");
+  msvc__json_cstring(b, rq->app->name);
+  msvc__buf_puts(b, ",\"version\":");
+  msvc__json_cstring(b, msvc_version_string());
+  msvc__buf_puts(b, "}");
+  msvc_request_json(rq, 200);
   return 0;
 }
 
-static int run_healthz(msvc_call_t *call, unsigned flags) {
+static int run_healthz(msvc_request_t *rq, unsigned flags) {
   (void)flags;
-  msvc_buf_puts(&call->out, "{\"status\":\"ok\"}");
-  msvc_call_json(call, 200);
+  msvc__buf_puts(&rq->out, "{\"status\":\"ok\"}");
+  msvc_request_json(rq, 200);
   return 0;
 }
 
-static int run_readyz(msvc_call_t *call, unsigned flags) {
-  msvc_app_t *app = call->app;
-  if ((flags & MSVC_NONBLOCK) && (!app->store_local || app->resolver != NULL))
+static int run_readyz(msvc_request_t *rq, unsigned flags) {
+  msvc_app_t *app = rq->app;
+  if ((flags & MSVC_NOWAIT) && (!app->store_local || app->resolver != NULL))
     return MSVC_EWOULDBLOCK;
   if (msvc_ping(app->svc) != 0) {
-    msvc_call_error(call, 503, "Storage unavailable", NULL);
+    msvc_request_error(rq, 503, "Storage unavailable", NULL);
     return 0;
   }
   if (app->resolver != NULL && msvc_resolver_ping(app->resolver) != 0) {
-    msvc_call_error(call, 503, "No auth service answers", NULL);
+    msvc_request_error(rq, 503, "No auth service answers", NULL);
     return 0;
   }
-  msvc_buf_puts(&call->out, "{\"status\":\"ready\"}");
-  msvc_call_json(call, 200);
+  msvc__buf_puts(&rq->out, "{\"status\":\"ready\"}");
+  msvc_request_json(rq, 200);
   return 0;
 }
 
@@ -51,6 +51,6 @@ static const msvc_route_t service_routes[] = {
 };
 
 int msvc_routes_add_service(msvc_http_t *http) {
-  return msvc_http_add_routes(
-      http, service_routes, sizeof(service_routes) / sizeof(service_routes[0]));
+  return msvc_http_add_routes(http, service_routes,
+                              MSVC__ARRAY_SIZE(service_routes));
 }

@@ -30,7 +30,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define ACCEPT_BATCH 32
@@ -57,8 +56,8 @@ typedef struct server_loop {
   int conns_shut; /* shutdown(2) already sent to the idle connections */
   int done;
   pthread_t thread;
-  int started;  /* the thread runs and its loop is set up */
-  int drained;  /* the loop ended with nothing left and was disposed */
+  int started; /* the thread runs and its loop is set up */
+  int drained; /* the loop ended with nothing left and was disposed */
   /* Start-up hand-over between the main thread and the loop thread. */
   msvc_http_t *init_http;
   int init_fd;
@@ -72,12 +71,6 @@ typedef struct tracked_conn {
   int fd;
   server_loop_t *loop;
 } tracked_conn_t;
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void msvc_server_prepare_process(void) {
   sigset_t set;
@@ -269,7 +262,7 @@ static void shut_connections(server_loop_t *sl) {
 
 static void on_tick(h2o_timeout_entry_t *entry) {
   server_loop_t *sl = H2O_STRUCT_FROM_MEMBER(server_loop_t, tick_entry, entry);
-  int64_t now = now_ms();
+  int64_t now = msvc__monotonic_ms();
   if (!sl->conns_shut && (loop_drained(sl) || now >= sl->deadline_ms))
     shut_connections(sl);
   if ((sl->conns_shut && sl->nconns == 0 && loop_drained(sl)) ||
@@ -290,7 +283,7 @@ static void begin_stop(server_loop_t *sl) {
   }
   /* HTTP/1 answers now say "Connection: close"; HTTP/2 gets GOAWAY. */
   h2o_context_request_shutdown(&sl->http.ctx);
-  sl->deadline_ms = now_ms() + MSVC_SERVER_DRAIN_MS;
+  sl->deadline_ms = msvc__monotonic_ms() + MSVC_SERVER_DRAIN_MS;
   h2o_timeout_link(sl->evloop, &sl->tick_timeout, &sl->tick_entry);
 }
 

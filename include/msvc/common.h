@@ -23,9 +23,9 @@ extern "C" {
 #endif
 
 #define MSVC_VERSION_MAJOR 0
-#define MSVC_VERSION_MINOR 1
+#define MSVC_VERSION_MINOR 2
 #define MSVC_VERSION_PATCH 0
-#define MSVC_VERSION_STRING "0.1.0"
+#define MSVC_VERSION_STRING "0.2.0"
 
 /* Error codes: XX(NAME, value, message).  Append only. */
 #define MSVC_ERRNO_MAP(XX)                                                     \
@@ -63,11 +63,13 @@ MSVC_EXTERN const char *msvc_strerror(int err);
 /* The symbolic name of a code, e.g. "MSVC_ENOTFOUND"; never NULL. */
 MSVC_EXTERN const char *msvc_err_name(int err);
 
-/* The library version as "x.y.z"; static. */
+/* The library version as "x.y.z"; static.  Compare with
+ * MSVC_VERSION_STRING to detect a header/library mismatch. */
 MSVC_EXTERN const char *msvc_version_string(void);
 
-/* Frees memory the library handed to the caller as a plain buffer
- * (tokens, password hashes, rendered JSON).  NULL is allowed. */
+/* Frees memory the library handed to the caller as a plain buffer (tokens,
+ * password hashes).  Records have their own *_free functions.  NULL is
+ * allowed. */
 MSVC_EXTERN void msvc_free(void *ptr);
 
 /* Sizes.  IDs are 24 lowercase hex digits (a MongoDB ObjectId). */
@@ -78,40 +80,44 @@ typedef struct msvc_id {
   char hex[MSVC_ID_SIZE];
 } msvc_id_t;
 
-/* 1 when s[0..len) is exactly 24 hex digits (either case), else 0. */
+/* 1 when s[0..len) is exactly 24 hex digits (either case), else 0 (also
+ * for s == NULL). */
 MSVC_EXTERN int msvc_id_valid(const char *s, size_t len);
 
-/* An ObjectId generator: 4-byte seconds, 5 random bytes chosen when the
- * generator is made, 3-byte counter.  Thread-safe. */
-typedef struct msvc_idgen msvc_idgen_t;
-MSVC_EXTERN int msvc_idgen_new(msvc_idgen_t **out);
-/* Writes 24 lowercase hex digits and a NUL into out. */
-MSVC_EXTERN void msvc_idgen_next(msvc_idgen_t *gen, char out[MSVC_ID_SIZE]);
-MSVC_EXTERN void msvc_idgen_free(msvc_idgen_t *gen);
+/* ---- per-call context ----
+ *
+ * Every operation of a msvc_t takes an optional `const msvc_call_t *` (NULL
+ * means defaults).  It carries what belongs to one call rather than to the
+ * handle.  The struct starts with its own size so that fields can be
+ * appended: initialise it with MSVC_CALL_INIT and the library reads only
+ * the fields your version of this header knew.  Nothing in it is kept
+ * after the call returns. */
+enum {
+  /* Answer only if no waiting on a network or a hash is needed; otherwise
+   * return MSVC_EWOULDBLOCK at once (an event loop then retries the call
+   * on a worker thread). */
+  MSVC_NOWAIT = 1u << 0
+};
 
-/* Milliseconds since the Unix epoch, from the wall clock. */
-MSVC_EXTERN int64_t msvc_now_ms(void);
+typedef struct msvc_call {
+  size_t size;            /* sizeof(msvc_call_t): set by MSVC_CALL_INIT */
+  unsigned flags;         /* MSVC_NOWAIT */
+  const char *request_id; /* sent to upstream services and logged; may be
+                             NULL; an id with unsafe bytes is left out */
+} msvc_call_t;
 
-/* Field-level validation errors.  `field` and `reason` point to static
- * strings owned by the library; nothing to free. */
-#define MSVC_ERRORS_MAX 8
-typedef struct msvc_field_error {
-  const char *field;
-  const char *reason;
-} msvc_field_error_t;
+#define MSVC_CALL_INIT                                                         \
+  { sizeof(msvc_call_t), 0u, NULL }
 
-typedef struct msvc_errors {
-  unsigned count;
-  msvc_field_error_t items[MSVC_ERRORS_MAX];
-} msvc_errors_t;
-
-MSVC_EXTERN void msvc_errors_init(msvc_errors_t *errs);
-/* Adds (field, reason) unless `field` already has an error or the list is
- * full.  Both strings must be static. */
-MSVC_EXTERN void msvc_errors_add(msvc_errors_t *errs, const char *field,
-                                 const char *reason);
-/* 1 when `field` already has an error. */
-MSVC_EXTERN int msvc_errors_has(const msvc_errors_t *errs, const char *field);
+/* Lets a store backend or resolver attach a readable detail to the error it
+ * is about to return (for example the database's own message).  The detail
+ * belongs to the calling thread and is what msvc_errmsg() reports for the
+ * failing call.  printf-style; truncated to 255 bytes. */
+MSVC_EXTERN void msvc_set_error_detail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 
 #ifdef __cplusplus
 }

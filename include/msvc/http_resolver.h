@@ -1,17 +1,21 @@
-/* msvc/http_resolver.h - user resolvers that ask auth services over HTTP.
+/* msvc/http_resolver.h - user resolvers that ask auth services over HTTP
+ * (module libmsvc-http, built on libcurl).
  *
- * The three strategies of the seed, behind the msvc_resolver_t interface:
- *  - individual: one GET /api/getUser/:id per distinct id, issued
- *    concurrently;
+ * Link with `pkg-config --libs libmsvc-http` (CMake: msvc::http).  The three
+ * strategies of the seed, behind the msvc_resolver_t interface:
+ *  - individual: one GET /api/getUser/:id per distinct id, concurrently;
  *  - batch: one POST /api/getUsers {"userIds":[...]} per call;
  *  - cached: batch for the ids missing from a bounded in-process cache with
- *    a time-to-live.
- * Calls spread over the healthy endpoints of a comma-separated list, skip
- * an endpoint after failures and probe it back later, keep connections
- * alive, carry a bearer token and X-Request-Id, retry an idempotent lookup
- * once on another endpoint, and never wait past the deadline.  resolve()
- * blocks: call it from a worker thread (the cached resolver answers
- * MSVC_RESOLVE_NONBLOCK calls from its cache alone).
+ *    a time-to-live (a profile change shows after at most cache_ttl_s).
+ * Calls spread over the healthy endpoints of a comma-separated list of
+ * http:// or https:// base URLs (certificates verified, against ca_file
+ * when given), skip an endpoint after failures and probe it back later,
+ * keep connections alive, carry a bearer token and X-Request-Id, retry an
+ * idempotent lookup once on another endpoint, and never wait past the
+ * deadline, name lookups included.  resolve() blocks: call it from a worker
+ * thread (the cached resolver answers MSVC_NOWAIT calls from its cache
+ * alone).  The library never calls curl_global_init(); libcurl 7.84+ makes
+ * that safe, and a host that wants it calls it itself first.
  */
 #ifndef MSVC_HTTP_RESOLVER_H
 #define MSVC_HTTP_RESOLVER_H
@@ -33,30 +37,42 @@ typedef enum msvc_resolver_strategy {
 MSVC_EXTERN int msvc_resolver_strategy_parse(const char *s,
                                              msvc_resolver_strategy_t *out);
 
-/* Supplies the bearer token for outgoing calls; returns a string the
- * resolver frees with msvc_free(), or NULL for none.  Called from worker
+/* Supplies the bearer token for outgoing calls; returns a string from
+ * malloc() the resolver frees, or NULL for none.  Called from worker
  * threads. */
 typedef char *(*msvc_credential_fn)(void *arg);
 
+/* Initialise with msvc_http_resolver_config_init() (or
+ * MSVC_HTTP_RESOLVER_CONFIG_INIT); fields may be appended, the library
+ * reads those `size` covers.  Strings are copied by msvc_resolver_http_new. */
 typedef struct msvc_http_resolver_config {
-  const char *urls;            /* "http://h:p[,http://h2:p2...]" */
-  msvc_resolver_strategy_t strategy;
-  int timeout_ms;              /* whole-call deadline; 1000 */
-  int cache_size;              /* entries, cached strategy; 10000 */
-  int cache_ttl_s;             /* seconds, cached strategy; 60 */
-  int fail_threshold;          /* failures before an endpoint is skipped; 2 */
-  int probe_interval_ms;       /* how soon a skipped endpoint is retried; 1000 */
+  size_t size;                       /* sizeof(msvc_http_resolver_config_t) */
+  const char *urls;                  /* "http://h:p[,https://h2:p2...]" */
+  msvc_resolver_strategy_t strategy; /* cached */
+  int timeout_ms;                    /* whole-call deadline; 1000 */
+  int cache_size;                    /* entries, cached strategy; 10000 */
+  int cache_ttl_s;                   /* seconds, cached strategy; 60 */
+  int fail_threshold;    /* failures before an endpoint is skipped; 2 */
+  int probe_interval_ms; /* how soon a skipped endpoint is retried; 1000 */
   msvc_credential_fn credential;
   void *credential_arg;
+  const char *ca_file; /* PEM CA bundle for https://; NULL: system's */
 } msvc_http_resolver_config_t;
+
+#define MSVC_HTTP_RESOLVER_CONFIG_INIT                                         \
+  {                                                                            \
+    sizeof(msvc_http_resolver_config_t), NULL, MSVC_RESOLVER_CACHED, 1000,     \
+        10000, 60, 2, 1000, NULL, NULL, NULL                                   \
+  }
 
 MSVC_EXTERN void msvc_http_resolver_config_init(msvc_http_resolver_config_t *c);
 
-/* MSVC_ECONFIG for an unusable URL list or setting (reason in errbuf).
+/* MSVC_ECONFIG for an unusable URL list or setting (reason in errbuf, which
+ * may be NULL), MSVC_EINVAL for NULL arguments.
  *
  * How the resolvers behave, beyond msvc/resolver.h:
  *  - ids that are not 24 hex digits are answered "no such user" without a
- *    request; case does not matter, and out[i].id is ids[i] as given;
+ *    request; case does not matter, and out[i]->id is ids[i] lower-cased;
  *  - when some lookups fail (no endpoint answered in time, or answered
  *    garbage, a 5xx, or a refusal such as 401), resolve() returns
  *    MSVC_EUNAVAIL and leaves the slots it could answer filled;

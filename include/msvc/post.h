@@ -1,12 +1,15 @@
-/* msvc/post.h - post records, client input and listing pages.
+/* msvc/post.h - posts, client input and listing pages.
  *
- * Strings are owned by their struct and released by the *_clear()
- * functions, which zero the struct.
+ * Like users, posts and pages are allocated by the library (fields can be
+ * appended in later versions) and freed with their *_free function; arrays
+ * are arrays of pointers.  Strings inside are owned by their record; a
+ * store backend sets them to memory from malloc().
  */
 #ifndef MSVC_POST_H
 #define MSVC_POST_H
 
 #include "common.h"
+#include "errors.h"
 #include "user.h"
 
 #ifdef __cplusplus
@@ -17,8 +20,6 @@ extern "C" {
 #define MSVC_CONTENT_MAX_BYTES 65536
 #define MSVC_LIST_DEFAULT_LIMIT 20
 #define MSVC_LIST_MAX_LIMIT 100
-/* An opaque cursor is at most this many bytes, NUL included. */
-#define MSVC_CURSOR_SIZE 64
 
 typedef struct msvc_post {
   char id[MSVC_ID_SIZE];
@@ -27,46 +28,56 @@ typedef struct msvc_post {
   char *content;              /* owned */
   int64_t created_at;         /* ms since the epoch, UTC */
   int64_t updated_at;
+  /* Fields may be appended here. */
 } msvc_post_t;
 
-MSVC_EXTERN void msvc_post_clear(msvc_post_t *post);
+/* A zeroed post; free with msvc_post_free(). */
+MSVC_EXTERN int msvc_post_new(msvc_post_t **out);
+/* NULL is allowed. */
+MSVC_EXTERN void msvc_post_free(msvc_post_t *post);
 
+/* What a client may send to create or change a post; NULL fields are
+ * absent.  Read during the call, never written, copied when kept.
+ * Initialise with MSVC_POST_INPUT_INIT. */
 typedef struct msvc_post_input {
-  char *title;   /* NULL when absent */
-  char *content; /* NULL when absent */
+  size_t size; /* sizeof(msvc_post_input_t) */
+  const char *title;
+  const char *content;
 } msvc_post_input_t;
 
-MSVC_EXTERN void msvc_post_input_clear(msvc_post_input_t *in);
+#define MSVC_POST_INPUT_INIT                                                   \
+  { sizeof(msvc_post_input_t), NULL, NULL }
 
 MSVC_EXTERN int msvc_validate_title(const char *title, msvc_errors_t *errs);
 MSVC_EXTERN int msvc_validate_content(const char *content, msvc_errors_t *errs);
 
-/* A position in the newest-first order: strictly older than
- * (created_at, id).  The public form is an opaque string. */
-typedef struct msvc_cursor {
-  int64_t created_at;
-  char id[MSVC_ID_SIZE];
-} msvc_cursor_t;
+/* Which page to list.  Initialise with MSVC_LIST_REQUEST_INIT (limit
+ * MSVC_LIST_DEFAULT_LIMIT, first page, every author). */
+typedef struct msvc_list_request {
+  size_t size;         /* sizeof(msvc_list_request_t) */
+  unsigned limit;      /* posts per page, 1..MSVC_LIST_MAX_LIMIT */
+  const char *cursor;  /* next_cursor of the previous page; NULL or "" for
+                          the first page */
+  const char *user_id; /* only this author's posts; NULL or "" for all */
+} msvc_list_request_t;
 
-/* Writes the opaque form (NUL-terminated, URL-safe) into out; "" when c
- * is not a position (negative created_at, id not 24 hex digits). */
-MSVC_EXTERN void msvc_cursor_encode(const msvc_cursor_t *c,
-                                    char out[MSVC_CURSOR_SIZE]);
-/* 0, or MSVC_EINVAL when s is not a cursor this library made. */
-MSVC_EXTERN int msvc_cursor_decode(const char *s, size_t len, msvc_cursor_t *out);
+#define MSVC_LIST_REQUEST_INIT                                                 \
+  { sizeof(msvc_list_request_t), MSVC_LIST_DEFAULT_LIMIT, NULL, NULL }
 
-/* One page of a listing.  authors[i] is the author of posts[i]; its id is
- * "" when the author is unknown (deleted, or the resolver could not
- * reach the auth service, in which case `degraded` is 1). */
+/* One page of a listing, newest first.  authors[i] is the author of
+ * posts[i], or NULL when unknown: deleted, or the resolver could not reach
+ * its source, in which case `degraded` is 1. */
 typedef struct msvc_post_page {
-  msvc_post_t *posts;   /* owned array of `count` */
-  msvc_user_t *authors; /* owned array of `count` */
   size_t count;
+  msvc_post_t **posts;   /* owned array of `count` */
+  msvc_user_t **authors; /* owned array of `count`, entries may be NULL */
   int degraded;
-  char next_cursor[MSVC_CURSOR_SIZE]; /* "" on the last page */
+  char *next_cursor; /* owned; "" on the last page, never NULL */
+  /* Fields may be appended here. */
 } msvc_post_page_t;
 
-MSVC_EXTERN void msvc_post_page_clear(msvc_post_page_t *page);
+/* Frees the page and everything in it; NULL is allowed. */
+MSVC_EXTERN void msvc_post_page_free(msvc_post_page_t *page);
 
 #ifdef __cplusplus
 }

@@ -5,22 +5,29 @@
  * call, safe to make from several threads at once on one handle.  Calls
  * that hash a password (register, login, a password change) take tens of
  * milliseconds; calls that write wait for the store's durability guarantee;
- * an embedding event loop runs those on worker threads.  Reads accept
- * MSVC_NONBLOCK: they then return MSVC_EWOULDBLOCK instead of waiting on a
- * network, so a loop can answer them inline when the store is local.
+ * an event loop runs those on worker threads.  Reads honour MSVC_NOWAIT in
+ * their msvc_call_t: they then return MSVC_EWOULDBLOCK instead of waiting
+ * on a network, so a loop can answer them inline when the store is local.
  *
- * Results filled into caller-provided structs belong to the caller and are
- * released with the matching *_clear() function.
+ * Conventions of every function below:
+ *  - 0 on success or a negative MSVC_E* code; a NULL where a pointer is
+ *    required is MSVC_EINVAL, never a crash;
+ *  - `call` and `errs` may be NULL; outputs marked optional may be NULL;
+ *  - inputs are read during the call and never written; what the handle
+ *    keeps, it copies;
+ *  - results come back through `**out`, allocated by the library, owned by
+ *    the caller and released with the function named beside them; on error
+ *    *out is NULL;
+ *  - after an error, msvc_errmsg(svc) tells more on the same thread.
  */
 #ifndef MSVC_SERVICE_H
 #define MSVC_SERVICE_H
 
 #include "common.h"
-#include "password.h"
+#include "errors.h"
 #include "post.h"
 #include "resolver.h"
 #include "store.h"
-#include "token.h"
 #include "user.h"
 
 #ifdef __cplusplus
@@ -29,135 +36,198 @@ extern "C" {
 
 typedef struct msvc msvc_t;
 
-enum { MSVC_NONBLOCK = 1u << 0 };
+/* ---- options ----
+ *
+ * An opaque bag of settings for msvc_open(), filled with setters so that
+ * settings can be added without changing any struct.  Every setter copies
+ * what it is given and returns 0, MSVC_EINVAL (NULL handle, unknown option,
+ * value out of range) or MSVC_ENOMEM. */
+typedef struct msvc_options msvc_options_t;
 
-typedef struct msvc_options {
-  /* Where data lives, when `store` is NULL.  NULL means
-   * "sqlite:./data/msvc.db". */
-  const char *database_url;
-  msvc_store_config_t store_config;
-  /* An already open store to use instead (borrowed: msvc_close leaves it
-   * open).  Lets a caller share one store or wrap a backend. */
-  msvc_store_t *store;
-  /* The author resolver (borrowed); NULL means the local one over the
-   * store, owned by the handle. */
-  msvc_resolver_t *resolver;
+typedef enum msvc_option {
+  MSVC_OPT_TOKEN_TTL = 1,          /* seconds, 1..2^31; 3600 */
+  MSVC_OPT_PASSWORD_COST = 2,      /* 0 = the scheme's default; checked
+                                      against the scheme at msvc_open */
+  MSVC_OPT_LOGIN_MAX_FAILURES = 3, /* 0..1000, 0 disables throttling; 5 */
+  MSVC_OPT_LOGIN_WINDOW = 4,  /* seconds failures are counted, 1..86400; 900 */
+  MSVC_OPT_LOGIN_LOCKOUT = 5, /* seconds, 1..86400; 60 */
+  MSVC_OPT_LOGIN_TABLE_SIZE = 6, /* accounts tracked at once, 16..2^24; 65536 */
+  MSVC_OPT_STORE_TIMEOUT_MS = 7, /* per store operation, 1..600000; 5000 */
+  MSVC_OPT_STORE_CONNECTIONS =
+      8 /* pooled connections, 0..1024; 0 = backend's */
+  /* Options are only ever appended. */
+} msvc_option_t;
 
-  /* HS256 signing secret (copied by msvc_open); required. */
-  const unsigned char *jwt_secret;
-  size_t jwt_secret_len;
-  int64_t token_ttl; /* seconds; default MSVC_TOKEN_DEFAULT_TTL */
+MSVC_EXTERN int msvc_options_new(msvc_options_t **out);
+/* NULL is allowed. */
+MSVC_EXTERN void msvc_options_free(msvc_options_t *opts);
+MSVC_EXTERN int msvc_options_set_int(msvc_options_t *opts, msvc_option_t opt,
+                                     int64_t value);
+/* Where data lives: a URL whose scheme picks the store (msvc/store.h).
+ * Default "sqlite:./data/msvc.db". */
+MSVC_EXTERN int msvc_options_set_database_url(msvc_options_t *opts,
+                                              const char *url);
+/* The HS256 signing secret, len >= 1 bytes (32 or more recommended);
+ * required. */
+MSVC_EXTERN int msvc_options_set_jwt_secret(msvc_options_t *opts,
+                                            const void *secret, size_t len);
+/* "bcrypt" (default) or "yescrypt" for new hashes (msvc/password.h). */
+MSVC_EXTERN int msvc_options_set_password_scheme(msvc_options_t *opts,
+                                                 const char *scheme);
+/* An open store to use instead of the database URL; borrowed: it must
+ * outlive the handle, and msvc_close() leaves it open.  NULL clears it. */
+MSVC_EXTERN int msvc_options_set_store(msvc_options_t *opts,
+                                       msvc_store_t *store);
+/* The author resolver; borrowed like the store.  Default: the local
+ * resolver over the store, owned by the handle. */
+MSVC_EXTERN int msvc_options_set_resolver(msvc_options_t *opts,
+                                          msvc_resolver_t *resolver);
 
-  msvc_password_config_t password;
+/* ---- the handle ---- */
 
-  /* Login throttle: after `login_max_failures` failures for one email
-   * within `login_window_s`, further attempts are refused for
-   * `login_lockout_s`, without a hash check.  0 failures disables it. */
-  unsigned login_max_failures; /* 5 */
-  unsigned login_window_s;     /* 900 */
-  unsigned login_lockout_s;    /* 60 */
-  unsigned login_table_size;   /* accounts tracked at once; 65536 */
-} msvc_options_t;
-
-MSVC_EXTERN void msvc_options_init(msvc_options_t *opts);
-
-/* Opens the store (unless given), creates the schema if needed and prepares
- * the handle.  On failure *out is NULL and errbuf says why. */
+/* Opens the store (unless given), creates or migrates its schema and
+ * prepares the handle.  The options are copied: free them whenever you
+ * like.  On failure *out is NULL and errbuf (optional) says why:
+ * MSVC_EINVAL, MSVC_ECONFIG (no secret, unknown URL scheme, unusable
+ * password scheme or cost), MSVC_EUNAVAIL or MSVC_ESTORE (the store could
+ * not be opened), MSVC_ENOMEM. */
 MSVC_EXTERN int msvc_open(const msvc_options_t *opts, msvc_t **out,
                           char *errbuf, size_t errlen);
+/* NULL is allowed.  No call may be running on the handle. */
 MSVC_EXTERN void msvc_close(msvc_t *svc);
 
-/* Borrowed views; valid until msvc_close. */
+/* The detail of the last failed call this thread made on svc (the store's
+ * or upstream's own message when there was one, else the code's text); ""
+ * when that call succeeded or there was none.  The string belongs to the
+ * thread and stays valid until its next call into the library. */
+MSVC_EXTERN const char *msvc_errmsg(const msvc_t *svc);
+
+/* Borrowed views, valid until msvc_close; NULL for NULL. */
 MSVC_EXTERN msvc_store_t *msvc_get_store(msvc_t *svc);
 MSVC_EXTERN msvc_resolver_t *msvc_get_resolver(msvc_t *svc);
-MSVC_EXTERN const msvc_token_config_t *msvc_get_token_config(msvc_t *svc);
 
 /* 0 when the store answers. */
 MSVC_EXTERN int msvc_ping(msvc_t *svc);
 
 /* ---- users and authentication ---- */
 
-/* Validates name, email and password (errors in errs, MSVC_EVALIDATION),
- * hashes the password and stores the user.  MSVC_EEXIST for a taken
- * email.  Fields already listed in errs are not checked again.  `in` is
- * normalised in place (trimmed name, lower-cased email). */
-MSVC_EXTERN int msvc_register(msvc_t *svc, msvc_user_input_t *in,
-                              msvc_user_t *out, msvc_errors_t *errs);
+/* Validates name, email and password (MSVC_EVALIDATION, details in errs),
+ * hashes the password and stores the user with its name trimmed and email
+ * lower-cased.  MSVC_EEXIST (and "email" in errs) for a taken email.
+ * out (optional): the new user, msvc_user_free(). */
+MSVC_EXTERN int msvc_register(msvc_t *svc, const msvc_call_t *call,
+                              const msvc_user_input_t *in, msvc_user_t **out,
+                              msvc_errors_t *errs);
 
 typedef struct msvc_login_result {
-  char *token;        /* compact JWT; free with msvc_free() */
+  char *token;        /* compact JWT (no "Bearer "); owned */
   int64_t expires_in; /* seconds */
-  unsigned retry_after; /* seconds, set with MSVC_ETHROTTLED */
-  msvc_user_t user;   /* the user logged in; msvc_user_clear() */
+  msvc_user_t *user;  /* the user logged in; owned */
+  /* Fields may be appended here. */
 } msvc_login_result_t;
 
-MSVC_EXTERN void msvc_login_result_clear(msvc_login_result_t *res);
+/* NULL is allowed. */
+MSVC_EXTERN void msvc_login_result_free(msvc_login_result_t *res);
 
-/* MSVC_EAUTH for an unknown email and for a wrong password alike, after
- * the same work (one hash check).  MSVC_ETHROTTLED with retry_after once
- * the account has failed too often.  MSVC_EVALIDATION when email or
- * password is missing or not a string (errs names them). */
-MSVC_EXTERN int msvc_login(msvc_t *svc, msvc_user_input_t *in,
-                           msvc_login_result_t *out, msvc_errors_t *errs);
+/* Checks in->email and in->password.  MSVC_EAUTH for an unknown email and
+ * for a wrong password alike, after the same work (one hash check).
+ * MSVC_ETHROTTLED once the account has failed too often: *retry_after
+ * (optional) is then the seconds to wait.  MSVC_EVALIDATION when email or
+ * password is missing.  out (optional): msvc_login_result_free(). */
+MSVC_EXTERN int msvc_login(msvc_t *svc, const msvc_call_t *call,
+                           const msvc_user_input_t *in,
+                           msvc_login_result_t **out, unsigned *retry_after,
+                           msvc_errors_t *errs);
 
-/* Verifies a compact token (without "Bearer ").  MSVC_ETOKEN if bad. */
-MSVC_EXTERN int msvc_authenticate(msvc_t *svc, const char *token, size_t len,
-                                  msvc_claims_t *out);
+typedef enum msvc_caller_kind {
+  MSVC_CALLER_USER = 1,
+  MSVC_CALLER_SERVICE = 2
+} msvc_caller_kind_t;
 
-/* A service token for calling other services under the shared secret;
- * free with msvc_free(). */
+/* Verified claims of a token. */
+typedef struct msvc_claims {
+  msvc_caller_kind_t kind;
+  const msvc_user_t *user; /* user tokens: id, name, email; else NULL */
+  const char *service;     /* service tokens: the service's name; else NULL */
+  int64_t iat;             /* seconds since the epoch */
+  int64_t exp;
+  /* Fields may be appended here. */
+} msvc_claims_t;
+
+/* Verifies a compact token (without "Bearer "): signature, algorithm and
+ * expiry.  MSVC_ETOKEN for anything wrong with it.  out: msvc_claims_free();
+ * everything it points to belongs to it. */
+MSVC_EXTERN int msvc_authenticate(msvc_t *svc, const msvc_call_t *call,
+                                  const char *token, size_t len,
+                                  msvc_claims_t **out);
+/* NULL is allowed. */
+MSVC_EXTERN void msvc_claims_free(msvc_claims_t *claims);
+
+/* The user a post write acts for, from verified claims: claims->user for a
+ * user token, NULL for a service token or NULL claims.  Borrowed from the
+ * claims. */
+MSVC_EXTERN const msvc_user_t *msvc_claims_author(const msvc_claims_t *claims);
+
+/* A short-lived service token naming `service` (1..63 bytes) for calling
+ * other services under the shared secret; free with msvc_free(). */
 MSVC_EXTERN int msvc_service_token(msvc_t *svc, const char *service,
                                    char **out);
 
-MSVC_EXTERN int msvc_user_get(msvc_t *svc, const char *id, unsigned flags,
-                              msvc_user_t *out);
+/* The user with this id.  MSVC_ENOTFOUND.  out: msvc_user_free(). */
+MSVC_EXTERN int msvc_user_get(msvc_t *svc, const msvc_call_t *call,
+                              const char *id, msvc_user_t **out);
 
 /* Applies any of name, email, password (which needs current_password) to
  * user `id`.  MSVC_EVALIDATION with errs, MSVC_EEXIST for a taken email,
- * MSVC_EAUTH for a wrong current_password, MSVC_ENOTFOUND. */
-MSVC_EXTERN int msvc_user_update(msvc_t *svc, const char *id,
-                                 msvc_user_input_t *in, msvc_user_t *out,
+ * MSVC_EAUTH for a wrong current_password ("current_password" in errs),
+ * MSVC_ENOTFOUND.  out (optional): the updated user, msvc_user_free(). */
+MSVC_EXTERN int msvc_user_update(msvc_t *svc, const msvc_call_t *call,
+                                 const char *id, const msvc_user_input_t *in,
+                                 msvc_user_t **out, msvc_errors_t *errs);
+
+/* Public users for ids[0..n): *out is an array of *nout users in the order
+ * of ids, unknown ids left out, repeated ids answered once; free it with
+ * msvc_users_free(*out, *nout).  n == 0 gives *out NULL and *nout 0. */
+MSVC_EXTERN int msvc_users_lookup(msvc_t *svc, const msvc_call_t *call,
+                                  const msvc_id_t *ids, size_t n,
+                                  msvc_user_t ***out, size_t *nout);
+
+/* ---- posts ----
+ *
+ * Writes act for an author, a user whose id is the post's user_id: take it
+ * from verified claims with msvc_claims_author(), or from msvc_user_get()
+ * when your program authenticates users itself.  Only the author may change
+ * or delete a post (MSVC_EFORBIDDEN otherwise). */
+
+/* out (optional): the new post, msvc_post_free(). */
+MSVC_EXTERN int msvc_post_create(msvc_t *svc, const msvc_call_t *call,
+                                 const msvc_user_t *author,
+                                 const msvc_post_input_t *in, msvc_post_t **out,
                                  msvc_errors_t *errs);
 
-/* Public users for ids[0..n): out has room for n; found users go to
- * out[0..*nout) in the order of ids, unknown ids are left out, repeated ids
- * answered once. */
-MSVC_EXTERN int msvc_users_lookup(msvc_t *svc, const msvc_id_t *ids, size_t n,
-                                  unsigned flags, msvc_user_t *out,
-                                  size_t *nout);
+/* The post, and (optional) its author through the resolver: *author is
+ * NULL when unknown, and *degraded (optional) 1 when the resolver could not
+ * be reached.  MSVC_ENOTFOUND. */
+MSVC_EXTERN int msvc_post_get(msvc_t *svc, const msvc_call_t *call,
+                              const char *id, msvc_post_t **out,
+                              msvc_user_t **author, int *degraded);
 
-/* ---- posts ---- */
-
-/* The author is the caller: `author` gives the id, name and email to
- * embed (typically from the token), so creating never asks a resolver. */
-MSVC_EXTERN int msvc_post_create(msvc_t *svc, const msvc_user_t *author,
-                                 msvc_post_input_t *in, msvc_post_t *out,
+/* Applies title and/or content.  MSVC_ENOTFOUND, MSVC_EFORBIDDEN,
+ * MSVC_EVALIDATION.  out (optional): the updated post. */
+MSVC_EXTERN int msvc_post_update(msvc_t *svc, const msvc_call_t *call,
+                                 const msvc_user_t *author, const char *post_id,
+                                 const msvc_post_input_t *in, msvc_post_t **out,
                                  msvc_errors_t *errs);
-
-/* The post and its author through the resolver; *degraded is 1 when the
- * resolver was unavailable (author then has id ""). */
-MSVC_EXTERN int msvc_post_get(msvc_t *svc, const char *id, unsigned flags,
-                              const char *request_id, msvc_post_t *out,
-                              msvc_user_t *author, int *degraded);
-
-/* MSVC_ENOTFOUND, MSVC_EFORBIDDEN when caller_id is not the author. */
-MSVC_EXTERN int msvc_post_update(msvc_t *svc, const char *caller_id,
-                                 const char *post_id, msvc_post_input_t *in,
-                                 msvc_post_t *out, msvc_errors_t *errs);
-MSVC_EXTERN int msvc_post_delete(msvc_t *svc, const char *caller_id,
+MSVC_EXTERN int msvc_post_delete(msvc_t *svc, const msvc_call_t *call,
+                                 const msvc_user_t *author,
                                  const char *post_id);
 
-typedef struct msvc_list_request {
-  const char *limit;   /* query text or NULL for the default */
-  const char *cursor;  /* NULL or "" for the first page */
-  const char *user_id; /* NULL or "" for every author */
-} msvc_list_request_t;
-
-/* Validates the request (errs: "limit", "cursor", "user_id"), reads one
- * page newest first and resolves its authors in one resolver call. */
-MSVC_EXTERN int msvc_post_list(msvc_t *svc, const msvc_list_request_t *req,
-                               unsigned flags, const char *request_id,
-                               msvc_post_page_t *out, msvc_errors_t *errs);
+/* One page newest first (req NULL: the defaults), authors resolved in one
+ * resolver call.  MSVC_EVALIDATION (errs: "limit", "cursor", "user_id").
+ * out: msvc_post_page_free(). */
+MSVC_EXTERN int msvc_post_list(msvc_t *svc, const msvc_call_t *call,
+                               const msvc_list_request_t *req,
+                               msvc_post_page_t **out, msvc_errors_t *errs);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,26 @@
-/* msvc/store.h - the pluggable storage interface.
+/* msvc/store.h - the pluggable storage interface and its registry.
  *
- * A backend is one `const msvc_store_methods_t` table plus a context pointer
- * its open() returns, in the manner of sqlite3_vfs.  The core never calls a
- * table directly: it goes through the msvc_store_*() wrappers below, so a
- * wrapping backend (for example one that injects faults in tests) only has
- * to fill a table that forwards to another.
+ * A backend is one `const msvc_store_methods_t` table plus the context its
+ * open() returns, in the manner of sqlite3_vfs.  The library never calls a
+ * table directly: it goes through the msvc_store_*() wrappers below, which
+ * check arguments once and answer MSVC_EUNSUPPORTED for a method a table
+ * leaves NULL, so a wrapping backend (a fault injector, a counter) only has
+ * to forward to another store.
+ *
+ * Growing the table (SQLite's iVersion rule): methods are only ever
+ * appended, each new one with a higher MSVC_STORE_VERSION.  The library
+ * accepts every version from MSVC_STORE_MIN_VERSION to its own, and calls a
+ * method only when the table's version has it.
+ *
+ * Picking a backend: msvc_store_open() reads the URL's scheme and looks it
+ * up among the built-in backends ("sqlite:", "file:", a plain path: SQLite)
+ * and those registered with msvc_store_register().  An unknown scheme is
+ * MSVC_ECONFIG naming it, and nothing is created on disk.  A scheme is what
+ * the URL starts with up to the first ':', when that is a letter followed
+ * by letters, digits, '+', '-' or '.' (RFC 3986): so a relative SQLite path
+ * with a ':' before any '/' ("data:v2.db") must be written "sqlite:data:v2.db"
+ * (or "./data:v2.db").  The MongoDB backend lives in libmsvc-mongo
+ * (msvc/mongo.h) and is registered by msvc_mongo_register().
  *
  * Contract every backend keeps:
  *  - every method is safe to call from several threads at once;
@@ -17,10 +33,10 @@
  *    that cost does not grow with the number of posts;
  *  - a 0 return from a write means it is durable under the backend's
  *    guarantee; an unreachable server is MSVC_EUNAVAIL within the configured
- *    timeout, never a hang.
- *  - records filled into `out` parameters are owned by the caller afterwards
- *    (release with msvc_user_record_clear / msvc_user_clear /
- *    msvc_post_clear); on error nothing needs releasing.
+ *    timeout, never a hang; msvc_set_error_detail() may say more;
+ *  - `out` records are allocated (zeroed) by the library; the backend fills
+ *    them with strings from malloc().  On error the library frees whatever
+ *    was filled.
  */
 #ifndef MSVC_STORE_H
 #define MSVC_STORE_H
@@ -33,7 +49,8 @@
 extern "C" {
 #endif
 
-#define MSVC_STORE_VERSION 1
+#define MSVC_STORE_MIN_VERSION 2 /* the first layout of libmsvc 0.2 */
+#define MSVC_STORE_VERSION 2
 
 /* Flags a backend may set in its table. */
 enum {
@@ -42,26 +59,40 @@ enum {
   MSVC_STORE_LOCAL_READS = 1u << 0
 };
 
+/* Settings for opening a store.  Initialise with MSVC_STORE_CONFIG_INIT;
+ * fields may be appended (the library reads only those `size` covers and
+ * gives backends a complete copy). */
 typedef struct msvc_store_config {
-  int timeout_ms;   /* per operation (busy timeout / socket timeout); 5000 */
-  int connections;  /* upper bound on pooled connections; 0 = backend's */
+  size_t size;     /* sizeof(msvc_store_config_t) */
+  int timeout_ms;  /* per operation (busy timeout / socket timeout); 5000 */
+  int connections; /* upper bound on pooled connections; 0 = backend's */
 } msvc_store_config_t;
 
-MSVC_EXTERN void msvc_store_config_init(msvc_store_config_t *cfg);
+#define MSVC_STORE_CONFIG_INIT                                                 \
+  { sizeof(msvc_store_config_t), 5000, 0 }
 
+/* A position in the newest-first order: strictly older than
+ * (created_at, id). */
+typedef struct msvc_cursor {
+  int64_t created_at;
+  char id[MSVC_ID_SIZE];
+} msvc_cursor_t;
+
+/* One page to read, built by the library. */
 typedef struct msvc_post_query {
-  size_t limit;          /* 1..MSVC_LIST_MAX_LIMIT (+1 allowed for peeking) */
-  int has_cursor;        /* 0: start from the newest */
-  msvc_cursor_t cursor;  /* return posts strictly older than this */
+  size_t limit;               /* 1..MSVC_LIST_MAX_LIMIT + 1 */
+  int has_cursor;             /* 0: start from the newest */
+  msvc_cursor_t cursor;       /* return posts strictly older than this */
   char user_id[MSVC_ID_SIZE]; /* "" for every author */
 } msvc_post_query_t;
 
 typedef struct msvc_store_methods {
-  int version;      /* MSVC_STORE_VERSION */
+  int version;      /* MSVC_STORE_VERSION when the table was written */
   const char *name; /* "sqlite", "mongodb", ... */
   unsigned flags;   /* MSVC_STORE_* */
 
-  /* url as given in DATABASE_URL.  On failure, a readable reason in errbuf. */
+  /* ---- version 2 ---- */
+  /* url as given.  On failure a readable reason in errbuf (never NULL). */
   int (*open)(const char *url, const msvc_store_config_t *cfg, void **ctx,
               char *errbuf, size_t errlen);
   void (*close)(void *ctx);
@@ -72,53 +103,71 @@ typedef struct msvc_store_methods {
   int (*user_find_by_id)(void *ctx, const char *id, msvc_user_record_t *out);
   int (*user_find_by_email)(void *ctx, const char *email,
                             msvc_user_record_t *out);
-  /* Replaces name, email, password_hash and updated_at of rec->user.id. */
+  /* Replaces name, email, password_hash and updated_at of rec->user->id. */
   int (*user_update)(void *ctx, const msvc_user_record_t *rec);
   /* Fills out[0..*nout) with the users among ids[0..n) that exist, in any
-   * order, each once; out has room for n.  One round trip, not n. */
+   * order, each once; out has n zeroed users.  One round trip, not n. */
   int (*users_find_many)(void *ctx, const msvc_id_t *ids, size_t n,
-                         msvc_user_t *out, size_t *nout);
+                         msvc_user_t *const *out, size_t *nout);
 
   int (*post_insert)(void *ctx, const msvc_post_t *post);
   int (*post_find)(void *ctx, const char *id, msvc_post_t *out);
   /* Replaces title, content and updated_at of post->id. */
   int (*post_update)(void *ctx, const msvc_post_t *post);
   int (*post_delete)(void *ctx, const char *id);
-  /* Fills out[0..*nout), at most q->limit posts; out has room for limit. */
-  int (*post_list)(void *ctx, const msvc_post_query_t *q, msvc_post_t *out,
-                   size_t *nout);
+  /* Fills out[0..*nout), at most q->limit posts; out has q->limit zeroed
+   * posts. */
+  int (*post_list)(void *ctx, const msvc_post_query_t *q,
+                   msvc_post_t *const *out, size_t *nout);
+  /* Methods of later versions are appended here. */
 } msvc_store_methods_t;
 
-/* The backends this build carries. */
-MSVC_EXTERN extern const msvc_store_methods_t msvc_store_sqlite;
-MSVC_EXTERN extern const msvc_store_methods_t msvc_store_mongo;
+/* The SQLite backend's table (static; never NULL). */
+MSVC_EXTERN const msvc_store_methods_t *msvc_store_sqlite(void);
+
+/* Makes URLs "SCHEME:..." open with `methods` (borrowed: it must stay valid
+ * until unregistered or the process ends).  scheme: letters, digits, '+',
+ * '-', '.', starting with a letter, case-insensitive, at most 31 bytes.
+ * 0, MSVC_EINVAL (bad scheme or table), MSVC_EEXIST (scheme taken,
+ * built-ins included) or MSVC_ENOMEM.  Thread-safe. */
+MSVC_EXTERN int msvc_store_register(const char *scheme,
+                                    const msvc_store_methods_t *methods);
+/* 0 or MSVC_ENOTFOUND.  Stores already open keep working. */
+MSVC_EXTERN int msvc_store_unregister(const char *scheme);
 
 /* An open store: a table and its context. */
 typedef struct msvc_store msvc_store_t;
 
-/* Picks the backend from the URL: "mongodb://" or "mongodb+srv://" is
- * MongoDB; "sqlite:PATH", "file:PATH" or a plain path is SQLite. */
-MSVC_EXTERN const msvc_store_methods_t *msvc_store_backend_for(const char *url);
-
-/* Opens url with the backend it names (cfg may be NULL for defaults). */
+/* Opens url with the backend its scheme names (cfg may be NULL for the
+ * defaults).  MSVC_ECONFIG for an unknown scheme, with the scheme named in
+ * errbuf (errbuf may be NULL). */
 MSVC_EXTERN int msvc_store_open(const char *url, const msvc_store_config_t *cfg,
                                 msvc_store_t **out, char *errbuf,
                                 size_t errlen);
-/* Opens url with an explicit table (a custom or wrapping backend). */
+/* Opens url with an explicit table.  MSVC_EINVAL for a table whose version
+ * this library does not know or that lacks open or close. */
 MSVC_EXTERN int msvc_store_open_with(const msvc_store_methods_t *methods,
                                      const char *url,
                                      const msvc_store_config_t *cfg,
                                      msvc_store_t **out, char *errbuf,
                                      size_t errlen);
+/* NULL is allowed. */
 MSVC_EXTERN void msvc_store_close(msvc_store_t *store);
 
-MSVC_EXTERN const msvc_store_methods_t *msvc_store_get_methods(
-    const msvc_store_t *store);
-MSVC_EXTERN void *msvc_store_get_context(const msvc_store_t *store);
+/* The backend's name ("sqlite", ...); NULL for NULL. */
+MSVC_EXTERN const char *msvc_store_name(const msvc_store_t *store);
 /* 1 when reads may run on an event-loop thread. */
 MSVC_EXTERN int msvc_store_reads_are_local(const msvc_store_t *store);
 
-/* Thin wrappers: argument checks, then the backend's method. */
+/* Thin wrappers: argument checks (MSVC_EINVAL for a NULL pointer, a
+ * record whose own id is not 24 hex digits, a limit out of range),
+ * MSVC_EUNSUPPORTED for a method the table lacks, then the backend's
+ * method.  A lookup or delete by a malformed id is MSVC_ENOTFOUND (no
+ * record can have it) without reaching the backend.  Records in `out` are
+ * emptied before the method runs and again if it fails.  `out` arguments are
+ * records the caller allocated (msvc_user_record_new, msvc_post_new...),
+ * exactly as the methods receive them, so a wrapping backend forwards what
+ * it was given. */
 MSVC_EXTERN int msvc_store_ping(msvc_store_t *s);
 MSVC_EXTERN int msvc_store_user_insert(msvc_store_t *s,
                                        const msvc_user_record_t *rec);
@@ -129,16 +178,20 @@ MSVC_EXTERN int msvc_store_user_find_by_email(msvc_store_t *s,
                                               msvc_user_record_t *out);
 MSVC_EXTERN int msvc_store_user_update(msvc_store_t *s,
                                        const msvc_user_record_t *rec);
-MSVC_EXTERN int msvc_store_users_find_many(msvc_store_t *s, const msvc_id_t *ids,
-                                           size_t n, msvc_user_t *out,
+MSVC_EXTERN int msvc_store_users_find_many(msvc_store_t *s,
+                                           const msvc_id_t *ids, size_t n,
+                                           msvc_user_t *const *out,
                                            size_t *nout);
-MSVC_EXTERN int msvc_store_post_insert(msvc_store_t *s, const msvc_post_t *post);
+MSVC_EXTERN int msvc_store_post_insert(msvc_store_t *s,
+                                       const msvc_post_t *post);
 MSVC_EXTERN int msvc_store_post_find(msvc_store_t *s, const char *id,
                                      msvc_post_t *out);
-MSVC_EXTERN int msvc_store_post_update(msvc_store_t *s, const msvc_post_t *post);
+MSVC_EXTERN int msvc_store_post_update(msvc_store_t *s,
+                                       const msvc_post_t *post);
 MSVC_EXTERN int msvc_store_post_delete(msvc_store_t *s, const char *id);
-MSVC_EXTERN int msvc_store_post_list(msvc_store_t *s, const msvc_post_query_t *q,
-                                     msvc_post_t *out, size_t *nout);
+MSVC_EXTERN int msvc_store_post_list(msvc_store_t *s,
+                                     const msvc_post_query_t *q,
+                                     msvc_post_t *const *out, size_t *nout);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,9 @@ if(NOT MSVC_PYTHON3)
   message(STATUS "python3 not found: the HTTP tests are not registered")
   return()
 endif()
+if(NOT TARGET msvc-server)
+  return() # MSVC_BUILD_SERVERS=OFF: nothing to drive
+endif()
 
 set(MSVC_HTTP_RUN ${MSVC_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/run.py)
 set(MSVC_HTTP_ENV "MSVC_VECTORS_FILE=${MSVC_VECTORS_FILE}")

@@ -16,15 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/idgen.h"
 #include "internal.h"
 #include "msvc.h"
+#include "msvc/mongo.h"
 #include "testutil.h"
 
 #define TIMEOUT_MS 1000
 
 static const char *script, *dir;
 static char base_url[256];
-static msvc_idgen_t *ids;
+static msvc__idgen_t *ids;
 
 /* Runs `script verb dir`; 0 when it succeeded. */
 static int fixture(const char *verb) {
@@ -51,9 +53,8 @@ static int fixture_start(void) {
 
 static int open_store(const char *db, msvc_store_t **out) {
   char url[512], err[256] = "";
-  msvc_store_config_t cfg;
+  msvc_store_config_t cfg = MSVC_STORE_CONFIG_INIT;
   int rc;
-  msvc_store_config_init(&cfg);
   cfg.timeout_ms = TIMEOUT_MS;
   snprintf(url, sizeof(url), "%s%s", base_url, db);
   rc = msvc_store_open(url, &cfg, out, err, sizeof(err));
@@ -63,32 +64,45 @@ static int open_store(const char *db, msvc_store_t **out) {
 }
 
 static int insert_user(msvc_store_t *store, const char *email, char *id_out) {
-  msvc_user_record_t rec = {0};
-  msvc_idgen_next(ids, rec.user.id);
-  rec.user.name = "Fault";
-  rec.user.email = (char *)email;
-  rec.password_hash =
-      "$2b$04$abcdefghijklmnopqrstuu0123456789012345678901234567890";
-  rec.user.created_at = rec.user.updated_at = msvc_now_ms();
+  msvc_user_record_t *rec = NULL;
+  char id[MSVC_ID_SIZE];
+  int64_t now = msvc__realtime_ms();
+  int rc = msvc_user_record_new(&rec);
+  msvc__idgen_next(ids, id);
+  if (rc == 0)
+    rc = msvc_user_set(rec->user, id, "Fault", email, now, now);
+  if (rc == 0 &&
+      (rec->password_hash = strdup("$2b$04$abcdefghijklmnopqrstuu012345678901"
+                                   "2345678901234567890")) == NULL)
+    rc = MSVC_ENOMEM;
   if (id_out != NULL)
-    memcpy(id_out, rec.user.id, MSVC_ID_SIZE);
-  return msvc_store_user_insert(store, &rec);
+    memcpy(id_out, id, MSVC_ID_SIZE);
+  if (rc == 0)
+    rc = msvc_store_user_insert(store, rec);
+  msvc_user_record_free(rec);
+  return rc;
 }
 
 static int find_user(msvc_store_t *store, const char *id) {
-  msvc_user_record_t rec = {0};
-  int rc = msvc_store_user_find_by_id(store, id, &rec);
-  msvc_user_record_clear(&rec);
+  msvc_user_record_t *rec = NULL;
+  int rc = msvc_user_record_new(&rec);
+  if (rc == 0)
+    rc = msvc_store_user_find_by_id(store, id, rec);
+  msvc_user_record_free(rec);
   return rc;
 }
 
 static int list_posts(msvc_store_t *store) {
   msvc_post_query_t q = {.limit = 10};
-  msvc_post_t out[10];
+  msvc_post_t *out[10] = {NULL};
   size_t n = 0;
-  int rc = msvc_store_post_list(store, &q, out, &n);
-  for (size_t i = 0; i < n; i++)
-    msvc_post_clear(&out[i]);
+  int rc = 0;
+  for (size_t i = 0; i < 10 && rc == 0; i++)
+    rc = msvc_post_new(&out[i]);
+  if (rc == 0)
+    rc = msvc_store_post_list(store, &q, out, &n);
+  for (size_t i = 0; i < 10; i++)
+    msvc_post_free(out[i]);
   return rc;
 }
 
@@ -165,13 +179,14 @@ int main(int argc, char **argv) {
   }
   script = argv[1];
   dir = argv[2];
-  if (msvc_idgen_new(&ids) != 0 || fixture_start() != 0) {
+  if (msvc__idgen_new(&ids) != 0 || msvc_mongo_register() != 0 ||
+      fixture_start() != 0) {
     fprintf(stderr, "cannot start FerretDB with %s in %s\n", script, dir);
     return 1;
   }
   fprintf(stderr, "   FerretDB at %s\n", base_url);
   RUN(test_outage);
   fixture("stop");
-  msvc_idgen_free(ids);
+  msvc__idgen_free(ids);
   TEST_MAIN_END();
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "msvc.h"
+#include "msvc/mongo.h"
 #include "testutil.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -38,6 +39,31 @@ static json_object *vectors;
 static seed_user_t users[NUSERS];
 static char post_ids[NPOSTS][MSVC_ID_SIZE];
 static const char *wrong_password;
+
+static msvc_user_record_t *rec_new(void) {
+  msvc_user_record_t *rec = NULL;
+  if (msvc_user_record_new(&rec) != 0)
+    exit(2);
+  return rec;
+}
+
+static msvc_post_t *post_new(void) {
+  msvc_post_t *p = NULL;
+  if (msvc_post_new(&p) != 0)
+    exit(2);
+  return p;
+}
+
+/* A record to write (msvc_user_record_free). */
+static msvc_user_record_t *rec_with(const char *id, const char *name,
+                                    const char *email, const char *hash,
+                                    int64_t at) {
+  msvc_user_record_t *rec = rec_new();
+  if (msvc_user_set(rec->user, id, name, email, at, at) != 0 ||
+      (rec->password_hash = strdup(hash)) == NULL)
+    exit(2);
+  return rec;
+}
 
 static const char *member_string(json_object *obj, const char *key) {
   json_object *v;
@@ -159,38 +185,39 @@ static void seed_posts(mongoc_client_t *client) {
 }
 
 static void test_seed_users_read(msvc_store_t *store) {
+  msvc_user_record_t *rec = rec_new();
   for (size_t i = 0; i < NUSERS; i++) {
-    msvc_user_record_t rec = {0};
     const char *pw = users[i].password;
-    CHECK_EQ_INT(msvc_store_user_find_by_email(store, users[i].email, &rec), 0);
-    CHECK_EQ_STR(rec.user.id, users[i].id);
-    CHECK_EQ_STR(rec.user.name, i == 4 ? "" : "Seed User");
-    CHECK_EQ_INT(rec.user.created_at, users[i].created_at);
-    CHECK_EQ_INT(rec.user.updated_at, users[i].created_at + 500);
-    CHECK_EQ_STR(rec.password_hash, users[i].hash);
-    if (rec.password_hash != NULL)
-      CHECK_EQ_INT(msvc_password_verify(pw, strlen(pw), rec.password_hash), 0);
-    msvc_user_record_clear(&rec);
-    CHECK_EQ_INT(msvc_store_user_find_by_id(store, users[i].id, &rec), 0);
-    CHECK_EQ_STR(rec.user.email, users[i].email);
-    msvc_user_record_clear(&rec);
+    CHECK_EQ_INT(msvc_store_user_find_by_email(store, users[i].email, rec), 0);
+    CHECK_EQ_STR(rec->user->id, users[i].id);
+    CHECK_EQ_STR(rec->user->name, i == 4 ? "" : "Seed User");
+    CHECK_EQ_INT(rec->user->created_at, users[i].created_at);
+    CHECK_EQ_INT(rec->user->updated_at, users[i].created_at + 500);
+    CHECK_EQ_STR(rec->password_hash, users[i].hash);
+    if (rec->password_hash != NULL)
+      CHECK_EQ_INT(msvc_password_verify(pw, strlen(pw), rec->password_hash), 0);
+    CHECK_EQ_INT(msvc_store_user_find_by_id(store, users[i].id, rec), 0);
+    CHECK_EQ_STR(rec->user->email, users[i].email);
   }
+  msvc_user_record_free(rec);
 }
 
 static void test_seed_login_refuses_wrong_password(msvc_store_t *store) {
-  msvc_user_record_t rec = {0};
-  CHECK_EQ_INT(msvc_store_user_find_by_email(store, users[0].email, &rec), 0);
-  if (rec.password_hash != NULL)
+  msvc_user_record_t *rec = rec_new();
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, users[0].email, rec), 0);
+  if (rec->password_hash != NULL)
     CHECK_EQ_INT(msvc_password_verify(wrong_password, strlen(wrong_password),
-                                      rec.password_hash),
+                                      rec->password_hash),
                  MSVC_EAUTH);
-  msvc_user_record_clear(&rec);
+  msvc_user_record_free(rec);
 }
 
 static void test_seed_users_batch(msvc_store_t *store) {
   msvc_id_t ids[NUSERS + 1];
-  msvc_user_t out[NUSERS + 1];
+  msvc_user_t *out[NUSERS + 1];
   size_t n = 0, seen = 0;
+  for (size_t i = 0; i < NUSERS + 1; i++)
+    CHECK_EQ_INT(msvc_user_new(&out[i]), 0);
   for (size_t i = 0; i < NUSERS; i++)
     memcpy(ids[i].hex, users[i].id, MSVC_ID_SIZE);
   memcpy(ids[NUSERS].hex, post_ids[0], MSVC_ID_SIZE); /* not a user */
@@ -198,29 +225,31 @@ static void test_seed_users_batch(msvc_store_t *store) {
   CHECK_EQ_INT(n, NUSERS);
   for (size_t i = 0; i < n; i++) {
     for (size_t j = 0; j < NUSERS; j++)
-      if (strcmp(out[i].id, users[j].id) == 0) {
+      if (strcmp(out[i]->id, users[j].id) == 0) {
         seen |= (size_t)1 << j;
-        CHECK_EQ_STR(out[i].email, users[j].email);
-        CHECK_EQ_INT(out[i].created_at, users[j].created_at);
+        CHECK_EQ_STR(out[i]->email, users[j].email);
+        CHECK_EQ_INT(out[i]->created_at, users[j].created_at);
       }
-    msvc_user_clear(&out[i]);
   }
+  for (size_t i = 0; i < NUSERS + 1; i++)
+    msvc_user_free(out[i]);
   CHECK_EQ_INT(seen, ((size_t)1 << NUSERS) - 1);
 }
 
 static void test_seed_posts_listed(msvc_store_t *store) {
   msvc_post_query_t q = {.limit = NPOSTS + 1};
-  msvc_post_t out[NPOSTS + 1];
+  msvc_post_t *out[NPOSTS + 1];
   size_t n = 0;
+  for (size_t i = 0; i < NPOSTS + 1; i++)
+    out[i] = post_new();
   CHECK_EQ_INT(msvc_store_post_list(store, &q, out, &n), 0);
   CHECK_EQ_INT(n, NPOSTS);
   for (size_t i = 0; i < n; i++) {
     size_t k = NPOSTS - 1 - i; /* newest first */
-    CHECK_EQ_STR(out[i].id, post_ids[k]);
-    CHECK_EQ_STR(out[i].user_id, users[k % 2].id);
-    CHECK_EQ_STR(out[i].title, "Hello");
-    CHECK_EQ_INT(out[i].created_at, BASE_MS + (int64_t)k * 1000);
-    msvc_post_clear(&out[i]);
+    CHECK_EQ_STR(out[i]->id, post_ids[k]);
+    CHECK_EQ_STR(out[i]->user_id, users[k % 2].id);
+    CHECK_EQ_STR(out[i]->title, "Hello");
+    CHECK_EQ_INT(out[i]->created_at, BASE_MS + (int64_t)k * 1000);
   }
   /* One author's, after a cursor at the newest post. */
   memcpy(q.user_id, users[1].id, MSVC_ID_SIZE);
@@ -229,28 +258,26 @@ static void test_seed_posts_listed(msvc_store_t *store) {
   memcpy(q.cursor.id, post_ids[NPOSTS - 1], MSVC_ID_SIZE);
   CHECK_EQ_INT(msvc_store_post_list(store, &q, out, &n), 0);
   CHECK_EQ_INT(n, NPOSTS / 2 - 1);
-  for (size_t i = 0; i < n; i++) {
-    CHECK_EQ_STR(out[i].user_id, users[1].id);
-    msvc_post_clear(&out[i]);
-  }
+  for (size_t i = 0; i < n; i++)
+    CHECK_EQ_STR(out[i]->user_id, users[1].id);
+  for (size_t i = 0; i < NPOSTS + 1; i++)
+    msvc_post_free(out[i]);
 }
 
 static void test_seed_post_found(msvc_store_t *store) {
-  msvc_post_t p = {0};
-  CHECK_EQ_INT(msvc_store_post_find(store, post_ids[2], &p), 0);
-  CHECK_EQ_STR(p.id, post_ids[2]);
-  CHECK_EQ_STR(p.user_id, users[0].id);
-  CHECK_EQ_STR(p.content, "First post");
-  msvc_post_clear(&p);
+  msvc_post_t *p = post_new();
+  CHECK_EQ_INT(msvc_store_post_find(store, post_ids[2], p), 0);
+  CHECK_EQ_STR(p->id, post_ids[2]);
+  CHECK_EQ_STR(p->user_id, users[0].id);
+  CHECK_EQ_STR(p->content, "First post");
+  msvc_post_free(p);
 }
 
 static void test_seed_email_taken(msvc_store_t *store) {
-  msvc_user_record_t rec = {0};
-  memcpy(rec.user.id, "65b3a1f2c9e77a00123456ff", MSVC_ID_SIZE);
-  rec.user.name = "Copy";
-  rec.user.email = users[2].email;
-  rec.password_hash = (char *)users[2].hash;
-  CHECK_EQ_INT(msvc_store_user_insert(store, &rec), MSVC_EEXIST);
+  msvc_user_record_t *rec = rec_with("65b3a1f2c9e77a00123456ff", "Copy",
+                                     users[2].email, users[2].hash, 0);
+  CHECK_EQ_INT(msvc_store_user_insert(store, rec), MSVC_EEXIST);
+  msvc_user_record_free(rec);
 }
 
 /* Fetches one raw document by id; NULL when absent. */
@@ -321,21 +348,19 @@ static void test_written_in_seed_shape(msvc_store_t *store,
   static const bson_type_t post_types[] = {
       BSON_TYPE_OID,  BSON_TYPE_UTF8,      BSON_TYPE_UTF8,
       BSON_TYPE_UTF8, BSON_TYPE_DATE_TIME, BSON_TYPE_DATE_TIME};
-  msvc_user_record_t rec = {0};
-  msvc_post_t post = {0};
+  msvc_user_record_t *rec =
+      rec_with("6600000000000000000000aa", "Grace Hopper", "grace@example.com",
+               users[0].hash, BASE_MS + 3600000);
+  msvc_post_t *post = post_new();
   bson_t *doc;
 
-  memcpy(rec.user.id, "6600000000000000000000aa", MSVC_ID_SIZE);
-  rec.user.name = "Grace Hopper";
-  rec.user.email = "grace@example.com";
-  rec.password_hash = (char *)users[0].hash;
-  rec.user.created_at = rec.user.updated_at = BASE_MS + 3600000;
-  CHECK_EQ_INT(msvc_store_user_insert(store, &rec), 0);
-  rec.user.name = "Grace B. Hopper";
-  rec.user.updated_at = BASE_MS + 7200000;
-  CHECK_EQ_INT(msvc_store_user_update(store, &rec), 0);
+  CHECK_EQ_INT(msvc_store_user_insert(store, rec), 0);
+  free(rec->user->name);
+  rec->user->name = strdup("Grace B. Hopper");
+  rec->user->updated_at = BASE_MS + 7200000;
+  CHECK_EQ_INT(msvc_store_user_update(store, rec), 0);
 
-  doc = raw_find(client, "User", rec.user.id);
+  doc = raw_find(client, "User", rec->user->id);
   check_shape(doc, user_keys, user_types, COUNT(user_keys));
   CHECK_EQ_STR(str_field(doc, "name"), "Grace B. Hopper");
   CHECK_EQ_STR(str_field(doc, "email"), "grace@example.com");
@@ -344,18 +369,20 @@ static void test_written_in_seed_shape(msvc_store_t *store,
   CHECK_EQ_INT(date_field(doc, "updated_at"), BASE_MS + 7200000);
   bson_destroy(doc);
 
-  memcpy(post.id, "6600000000000000000000bb", MSVC_ID_SIZE);
-  memcpy(post.user_id, rec.user.id, MSVC_ID_SIZE);
-  post.title = "Compilers";
-  post.content = "A-0";
-  post.created_at = post.updated_at = BASE_MS + 3600000;
-  CHECK_EQ_INT(msvc_store_post_insert(store, &post), 0);
-  doc = raw_find(client, "Post", post.id);
+  memcpy(post->id, "6600000000000000000000bb", MSVC_ID_SIZE);
+  memcpy(post->user_id, rec->user->id, MSVC_ID_SIZE);
+  post->title = strdup("Compilers");
+  post->content = strdup("A-0");
+  post->created_at = post->updated_at = BASE_MS + 3600000;
+  CHECK_EQ_INT(msvc_store_post_insert(store, post), 0);
+  doc = raw_find(client, "Post", post->id);
   check_shape(doc, post_keys, post_types, COUNT(post_keys));
-  CHECK_EQ_STR(str_field(doc, "user_id"), rec.user.id);
+  CHECK_EQ_STR(str_field(doc, "user_id"), rec->user->id);
   CHECK_EQ_STR(str_field(doc, "title"), "Compilers");
   CHECK_EQ_INT(date_field(doc, "created_at"), BASE_MS + 3600000);
   bson_destroy(doc);
+  msvc_post_free(post);
+  msvc_user_record_free(rec);
 }
 
 /* How many indexes of coll have exactly the key pattern key_json and the
@@ -432,6 +459,7 @@ int main(int argc, char **argv) {
   }
   url = argv[1];
   mongoc_init();
+  CHECK_EQ_INT(msvc_mongo_register(), 0);
   CHECK_EQ_INT(load_vectors(), 0);
   client = mongoc_client_new(url);
   CHECK(client != NULL);

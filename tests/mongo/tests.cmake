@@ -1,3 +1,8 @@
+# Only with the MongoDB module (MSVC_WITH_MONGO).
+if(NOT TARGET msvc_mongo_static)
+  return()
+endif()
+
 # MongoDB tests, against a real FerretDB (MongoDB's wire protocol over
 # SQLite) that the fixture script tests/mongo/ferretdb.sh builds from the Go
 # module tests/ferretdb and runs on a free loopback port.
@@ -47,8 +52,13 @@ foreach(src seed_data uri fault tls)
     MSVC_VECTORS_FILE="${MSVC_VECTORS_FILE}")
   target_include_directories(mongo_${src} PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/../unit)
-  target_link_libraries(mongo_${src} PRIVATE msvc_static)
+  target_link_libraries(mongo_${src} PRIVATE msvc_mongo_static msvc_static)
 endforeach()
+# seed_data reads the interop vectors with json-c.
+if(NOT TARGET PkgConfig::JSONC)
+  pkg_check_modules(JSONC REQUIRED IMPORTED_TARGET json-c)
+endif()
+target_link_libraries(mongo_seed_data PRIVATE PkgConfig::JSONC)
 
 msvc_mongo_test(mongo.seed_data seed $<TARGET_FILE:mongo_seed_data> @URL@)
 # A timeout of the URI's own must win over the configured 60 s: the

@@ -13,12 +13,14 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "domain/idgen.h"
 #include "msvc.h"
+#include "msvc/mongo.h"
 #include "testutil.h"
 
 static const char *script, *dir;
 static char server_url[512]; /* mongodb://127.0.0.1:PORT/?tls=true&... */
-static msvc_idgen_t *ids;
+static msvc__idgen_t *ids;
 
 /* The script's exit status (77: cannot be had here, a skip). */
 static int start_tls_server(void) {
@@ -60,10 +62,9 @@ static void store_url(char *out, size_t size, int keep) {
 }
 
 static int open_store(const char *url, msvc_store_t **out) {
-  msvc_store_config_t cfg;
+  msvc_store_config_t cfg = MSVC_STORE_CONFIG_INIT;
   char err[256] = "";
   int rc;
-  msvc_store_config_init(&cfg);
   cfg.timeout_ms = 2000;
   rc = msvc_store_open(url, &cfg, out, err, sizeof(err));
   if (rc != 0)
@@ -73,24 +74,25 @@ static int open_store(const char *url, msvc_store_t **out) {
 
 static void test_tls_with_ca(void) {
   msvc_store_t *store = NULL;
-  msvc_user_record_t rec = {0}, got = {0};
-  char url[600];
+  msvc_user_record_t *rec = NULL, *got = NULL;
+  char url[600], id[MSVC_ID_SIZE];
   store_url(url, sizeof(url), 2);
   fprintf(stderr, "   %s\n", url);
   CHECK_EQ_INT(open_store(url, &store), 0);
   if (store == NULL)
     return;
   CHECK_EQ_INT(msvc_store_ping(store), 0);
-  msvc_idgen_next(ids, rec.user.id);
-  rec.user.name = "Tls";
-  rec.user.email = "tls@example.com";
-  rec.password_hash = "x";
-  CHECK_EQ_INT(msvc_store_user_insert(store, &rec), 0);
-  CHECK_EQ_INT(msvc_store_user_insert(store, &rec), MSVC_EEXIST);
-  CHECK_EQ_INT(msvc_store_user_find_by_email(store, "tls@example.com", &got),
-               0);
-  CHECK_EQ_STR(got.user.id, rec.user.id);
-  msvc_user_record_clear(&got);
+  CHECK_EQ_INT(msvc_user_record_new(&rec), 0);
+  CHECK_EQ_INT(msvc_user_record_new(&got), 0);
+  msvc__idgen_next(ids, id);
+  CHECK_EQ_INT(msvc_user_set(rec->user, id, "Tls", "tls@example.com", 0, 0), 0);
+  rec->password_hash = strdup("x");
+  CHECK_EQ_INT(msvc_store_user_insert(store, rec), 0);
+  CHECK_EQ_INT(msvc_store_user_insert(store, rec), MSVC_EEXIST);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, "tls@example.com", got), 0);
+  CHECK_EQ_STR(got->user->id, id);
+  msvc_user_record_free(rec);
+  msvc_user_record_free(got);
   msvc_store_close(store);
 }
 
@@ -115,18 +117,18 @@ int main(int argc, char **argv) {
   }
   script = argv[1];
   dir = argv[2];
-  if (msvc_idgen_new(&ids) != 0)
+  if (msvc__idgen_new(&ids) != 0 || msvc_mongo_register() != 0)
     return 1;
   rc = start_tls_server();
   if (rc != 0) {
     fprintf(stderr, "cannot start FerretDB with TLS (%s, %s)\n", script, dir);
-    msvc_idgen_free(ids);
+    msvc__idgen_free(ids);
     return rc == 77 ? 77 : 1;
   }
   RUN(test_tls_with_ca);
   RUN_ARG(test_refused, 1);
   RUN_ARG(test_refused, 0);
   stop_server();
-  msvc_idgen_free(ids);
+  msvc__idgen_free(ids);
   TEST_MAIN_END();
 }

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "domain/idgen.h"
 #include "internal.h"
 #include "msvc.h"
+#include "msvc/mongo.h"
 #include "testutil.h"
 
 static const char *url;
@@ -24,14 +26,20 @@ static void server_part(char *out, size_t size) {
   snprintf(out, size, "%.*s%s", (int)n, url, slash != NULL ? "" : "/");
 }
 
-static int insert_user(msvc_store_t *store, msvc_idgen_t *ids,
+static int insert_user(msvc_store_t *store, msvc__idgen_t *ids,
                        const char *email) {
-  msvc_user_record_t rec = {0};
-  msvc_idgen_next(ids, rec.user.id);
-  rec.user.name = "Uri";
-  rec.user.email = (char *)email;
-  rec.password_hash = "x";
-  return msvc_store_user_insert(store, &rec);
+  msvc_user_record_t *rec = NULL;
+  char id[MSVC_ID_SIZE];
+  int rc = msvc_user_record_new(&rec);
+  msvc__idgen_next(ids, id);
+  if (rc == 0)
+    rc = msvc_user_set(rec->user, id, "Uri", email, 0, 0);
+  if (rc == 0 && (rec->password_hash = strdup("x")) == NULL)
+    rc = MSVC_ENOMEM;
+  if (rc == 0)
+    rc = msvc_store_user_insert(store, rec);
+  msvc_user_record_free(rec);
+  return rc;
 }
 
 /* Documents in db.User with this email, counted through the driver. */
@@ -55,7 +63,7 @@ static int64_t count_in(const char *db, const char *email) {
   return n;
 }
 
-static void test_database_from_path(msvc_idgen_t *ids) {
+static void test_database_from_path(msvc__idgen_t *ids) {
   msvc_store_t *store = NULL;
   char err[256] = "";
   const char *db = strrchr(url, '/') + 1;
@@ -68,12 +76,12 @@ static void test_database_from_path(msvc_idgen_t *ids) {
   msvc_store_close(store);
 }
 
-static void test_default_database(msvc_idgen_t *ids) {
+static void test_default_database(msvc__idgen_t *ids) {
   msvc_store_t *store = NULL;
   char server[256], email[64], err[256] = "";
   /* Unique per run: the default database is shared with other runs. */
   snprintf(email, sizeof(email), "default-%lld@example.com",
-           (long long)msvc_now_ms());
+           (long long)msvc__realtime_ms());
   server_part(server, sizeof(server));
   CHECK_EQ_INT(msvc_store_open(server, NULL, &store, err, sizeof(err)), 0);
   if (store == NULL)
@@ -84,11 +92,10 @@ static void test_default_database(msvc_idgen_t *ids) {
 }
 
 /* w=1 and a timeout of the URI's own are taken as given. */
-static void test_uri_options_win(msvc_idgen_t *ids) {
+static void test_uri_options_win(msvc__idgen_t *ids) {
   msvc_store_t *store = NULL;
-  msvc_store_config_t cfg;
+  msvc_store_config_t cfg = MSVC_STORE_CONFIG_INIT;
   char with_opts[512], err[256] = "";
-  msvc_store_config_init(&cfg);
   cfg.timeout_ms = 60000;
   snprintf(with_opts, sizeof(with_opts), "%s_opts?w=1&appname=uri-test", url);
   CHECK_EQ_INT(msvc_store_open(with_opts, &cfg, &store, err, sizeof(err)), 0);
@@ -122,20 +129,20 @@ static void test_bad_uri(void) {
 }
 
 int main(int argc, char **argv) {
-  msvc_idgen_t *ids;
+  msvc__idgen_t *ids;
   if (argc != 2 || strstr(argv[1], "://") == NULL) {
     fprintf(stderr, "usage: %s MONGODB_URL\n", argv[0]);
     return 2;
   }
   url = argv[1];
-  if (msvc_idgen_new(&ids) != 0)
+  if (msvc__idgen_new(&ids) != 0 || msvc_mongo_register() != 0)
     return 1;
   mongoc_init();
   RUN_ARG(test_database_from_path, ids);
   RUN_ARG(test_default_database, ids);
   RUN_ARG(test_uri_options_win, ids);
   RUN(test_bad_uri);
-  msvc_idgen_free(ids);
-  mongoc_cleanup();
+  msvc__idgen_free(ids);
+  mongoc_cleanup(); /* the program's to call, never the library's */
   TEST_MAIN_END();
 }

@@ -1,5 +1,6 @@
 /* standin.h - runs tests/resolver/standin.py, a real HTTP auth stand-in,
- * as a child process on a loopback port, and reads its request log.
+ * as a child process on a loopback port (plain or, with a certificate, over
+ * TLS), and reads its request log.
  *
  * The test binary gets the interpreter and the script from the compile
  * definitions MSVC_PYTHON and MSVC_STANDIN (tests/resolver/tests.cmake).
@@ -10,8 +11,10 @@
 #ifndef MSVC_TEST_STANDIN_H
 #define MSVC_TEST_STANDIN_H
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,12 +25,38 @@
 #include <time.h>
 #include <unistd.h>
 
+static inline void standin_sleep_ms(int ms);
+
+/* ---- a name that takes long to look up ---- */
+
+#define STANDIN_SLOW_HOST "slow-dns.msvc.test"
+#define STANDIN_SLOW_DNS_MS 3000
+
+/* Name lookups of STANDIN_SLOW_HOST take STANDIN_SLOW_DNS_MS and then
+ * fail, as with an unreachable DNS server; every other name goes to the C
+ * library.  libcurl resolves on its own threads through the executable's
+ * getaddrinfo: tests/resolver/tests.cmake links the tests with
+ * ENABLE_EXPORTS, and this one symbol is made visible. */
+__attribute__((visibility("default"))) int
+getaddrinfo(const char *node, const char *service,
+            const struct addrinfo *hints, struct addrinfo **res) {
+  typedef int (*gai_fn)(const char *, const char *, const struct addrinfo *,
+                        struct addrinfo **);
+  gai_fn real;
+  if (node != NULL && strcmp(node, STANDIN_SLOW_HOST) == 0) {
+    standin_sleep_ms(STANDIN_SLOW_DNS_MS);
+    return EAI_AGAIN;
+  }
+  *(void **)&real = dlsym(RTLD_NEXT, "getaddrinfo");
+  return real != NULL ? real(node, service, hints, res) : EAI_FAIL;
+}
+
 typedef struct standin {
   pid_t pid;
   int port;
   char dir[64];
   char log[96];
-  char url[64]; /* http://127.0.0.1:port */
+  char url[64]; /* http://127.0.0.1:port (https:// with TLS) */
 } standin_t;
 
 static inline int standin_available(void) {
@@ -56,8 +85,10 @@ static inline int standin_read_port(int fd) {
 }
 
 /* Starts the stand-in in `mode` on `port` (0: any free port), logging into
- * s->dir (a fresh directory unless s->dir is already set, for a restart). */
-static inline int standin_start(standin_t *s, const char *mode, int port) {
+ * s->dir (a fresh directory unless s->dir is already set, for a restart),
+ * serving TLS with the PEM files cert and key when they are not NULL. */
+static inline int standin_start_tls(standin_t *s, const char *mode, int port,
+                                    const char *cert, const char *key) {
 #if defined(MSVC_PYTHON) && defined(MSVC_STANDIN)
   int out[2];
   char portarg[16];
@@ -81,8 +112,8 @@ static inline int standin_start(standin_t *s, const char *mode, int port) {
     dup2(out[1], 1);
     close(out[0]);
     close(out[1]);
-    execl(MSVC_PYTHON, MSVC_PYTHON, MSVC_STANDIN, mode, s->log, portarg,
-          (char *)NULL);
+    execl(MSVC_PYTHON, MSVC_PYTHON, MSVC_STANDIN, mode, s->log, portarg, cert,
+          key, (char *)NULL); /* cert NULL ends the list there */
     _exit(127);
   }
   close(out[1]);
@@ -94,14 +125,22 @@ static inline int standin_start(standin_t *s, const char *mode, int port) {
     s->pid = 0;
     return -1;
   }
-  snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d", s->port);
+  snprintf(s->url, sizeof(s->url), "%s://127.0.0.1:%d",
+           cert != NULL ? "https" : "http", s->port);
   return 0;
 #else
   (void)s;
   (void)mode;
   (void)port;
+  (void)cert;
+  (void)key;
   return -1;
 #endif
+}
+
+/* The same over plain HTTP. */
+static inline int standin_start(standin_t *s, const char *mode, int port) {
+  return standin_start_tls(s, mode, port, NULL, NULL);
 }
 
 /* Stops the process (the log and port stay known for a restart). */
@@ -243,6 +282,70 @@ static inline void standin_sleep_ms(int ms) {
   struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
     ;
+}
+
+/* ---- a throwaway PKI for the HTTPS cases ---- */
+
+/* Two unrelated CAs with the same name, and a server certificate for
+ * 127.0.0.1 and localhost signed by the first, in a fresh directory. */
+typedef struct standin_pki {
+  char dir[64];
+  char ca[96];       /* the CA that signed the server's certificate */
+  char other_ca[96]; /* a CA of the same name that did not */
+  char cert[96];
+  char key[96];
+} standin_pki_t;
+
+static inline int standin_pki_available(void) {
+#if defined(MSVC_OPENSSL)
+  return access(MSVC_OPENSSL, X_OK) == 0;
+#else
+  return 0;
+#endif
+}
+
+/* Makes the files with the openssl command; 0 or -1. */
+static inline int standin_pki_make(standin_pki_t *p) {
+#if defined(MSVC_OPENSSL)
+  static const char script[] =
+      "exec 2>/dev/null; cd '%s' && O='%s' && "
+      "for ca in ca other; do $O req -x509 -newkey ec -pkeyopt "
+      "ec_paramgen_curve:prime256v1 -nodes -keyout $ca.key -out $ca.pem "
+      "-days 2 -subj /CN=msvc-test-ca -addext "
+      "basicConstraints=critical,CA:TRUE -addext "
+      "keyUsage=critical,keyCertSign,cRLSign || exit 1; done && "
+      "$O req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-keyout srv.key -out srv.csr -subj /CN=localhost && "
+      "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n"
+      "basicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext && "
+      "$O x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+      "-out srv.pem -days 2 -extfile ext >/dev/null";
+  char cmd[2048];
+  memset(p, 0, sizeof(*p));
+  strcpy(p->dir, "/tmp/msvc-pki-XXXXXX");
+  if (mkdtemp(p->dir) == NULL)
+    return -1;
+  snprintf(p->ca, sizeof(p->ca), "%s/ca.pem", p->dir);
+  snprintf(p->other_ca, sizeof(p->other_ca), "%s/other.pem", p->dir);
+  snprintf(p->cert, sizeof(p->cert), "%s/srv.pem", p->dir);
+  snprintf(p->key, sizeof(p->key), "%s/srv.key", p->dir);
+  /* openssl talks on stderr even when all is well: silenced. */
+  snprintf(cmd, sizeof(cmd), script, p->dir, MSVC_OPENSSL);
+  return system(cmd) == 0 && access(p->cert, R_OK) == 0 ? 0 : -1;
+#else
+  (void)p;
+  return -1;
+#endif
+}
+
+static inline void standin_pki_remove(standin_pki_t *p) {
+  char cmd[128];
+  if (p->dir[0] == '\0')
+    return;
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "could not remove %s\n", p->dir);
+  memset(p, 0, sizeof(*p));
 }
 
 #endif

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """A small, real HTTP stand-in for the auth service, for the resolver tests.
 
-Usage: standin.py MODE LOGFILE [PORT]
+Usage: standin.py MODE LOGFILE [PORT [CERTFILE KEYFILE]]
 
 Serves GET /api/getUser/:id, POST /api/getUsers and GET /healthz from an
 in-memory table of 40 users (id "5f" + 20 zeros + two hex digits of the
 index, name "User <index>", email "user<index>@example.com"), over HTTP/1.1
-with keep-alive.  It binds 127.0.0.1:PORT (0 = a free port), prints the port
+with keep-alive, or over TLS (HTTPS) when given a PEM certificate chain
+and its key.  It binds 127.0.0.1:PORT (0 = a free port), prints the port
 on stdout, and appends one JSON line per request to LOGFILE:
 {"conn", "method", "path", "headers" (names lower-cased), "body",
 "inflight"}, written before it answers.
@@ -27,6 +28,7 @@ In every mode, paths under /raw/ answer hand-made responses for the HTTP
 client tests (see RAW below).
 """
 import json
+import ssl
 import sys
 import threading
 import time
@@ -75,7 +77,7 @@ RAW = {
                    b"10\r\nabc", True),
     "fold": (b"HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 0"
              b"\r\n\r\n", True),
-    "huge": (b"HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\n\r\n", True),
+    "huge": (b"HTTP/1.1 200 OK\r\nContent-Length: 9000000\r\n\r\n", True),
     "bighead": (b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 70000 +
                 b"\r\nContent-Length: 0\r\n\r\n", True),
 }
@@ -85,6 +87,10 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def setup(self):
+        # TLS handshakes run here, on the connection's own thread, so that
+        # a client that never completes one cannot stall the accept loop.
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
         super().setup()
         with LOCK:
             STATE["conn"] += 1
@@ -150,7 +156,7 @@ class Handler(BaseHTTPRequestHandler):
             self.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
                        b"\r\n", False)
             piece = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"
-            for _ in range(80):  # 5 MiB, past the client's cap
+            for _ in range(150):  # 9.4 MiB, past the client's 8 MiB cap
                 self.write(piece, False)
                 if self.close_connection:
                     break
@@ -227,6 +233,18 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # the individual strategy connects in bursts
 
+    def handle_error(self, request, client_address):
+        # Refused handshakes (a client that does not trust our certificate)
+        # and dropped connections are what the tests provoke: stay quiet.
+        pass
+
+
+def use_tls(server, cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                    do_handshake_on_connect=False)
+
 
 def main():
     if len(sys.argv) < 3:
@@ -234,6 +252,8 @@ def main():
         return 2
     port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     server = Server(("127.0.0.1", port), Handler)
+    if len(sys.argv) > 5:
+        use_tls(server, sys.argv[4], sys.argv[5])
     server.mode = sys.argv[1]
     server.log_path = sys.argv[2]
     print(server.server_address[1], flush=True)

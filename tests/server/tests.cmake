@@ -1,7 +1,13 @@
-# The worker pool of the servers is plain pthreads, independent of h2o: its
-# unit test (tests/unit/test_server_pool.c) compiles servers/pool.c in
-# directly rather than linking the h2o-based server library.
+# Unit tests of the servers' pieces that do not need h2o.  The worker pool
+# (tests/unit/test_server_pool.c) is plain pthreads, and the configuration
+# (tests/unit/test_config.c) plain C over the internal helpers: each test
+# compiles its file of servers/ in directly rather than linking the
+# h2o-based msvc_servers library.
 if(TARGET test_server_pool)
   target_sources(test_server_pool PRIVATE ${PROJECT_SOURCE_DIR}/servers/pool.c)
   target_include_directories(test_server_pool PRIVATE ${PROJECT_SOURCE_DIR}/servers)
+endif()
+if(TARGET test_config)
+  target_sources(test_config PRIVATE ${PROJECT_SOURCE_DIR}/servers/config.c)
+  target_include_directories(test_config PRIVATE ${PROJECT_SOURCE_DIR}/servers)
 endif()

@@ -3,28 +3,42 @@
  *
  *   store_conformance DATABASE_URL
  *
- * Only the public store API and the id generator are used, so the same
- * program runs unchanged on every backend.  The URL should name fresh,
- * empty storage (a new SQLite file, a new MongoDB database); the checks are
- * written to tolerate data left by an earlier run all the same: emails
- * carry a tag unique to the run, listings of one author use fresh author
- * ids, and a listing of every author only looks at this run's posts within
- * it.  Threads never call CHECK (the harness counters are plain ints):
- * they record what they saw and the main thread checks it after joining.
- * Loops are bounded by counts, never by time, and no check depends on
- * timing: where threads must overlap, one waits for the others' progress.
+ * Only the public store API and the library's id generator are used, so
+ * the same program runs unchanged on every backend (a mongodb URL first
+ * registers the MongoDB module, which this program links when it is
+ * built).  The URL should name fresh, empty storage (a new SQLite file, a
+ * new MongoDB database); the checks are written to tolerate data left by an
+ * earlier run all the same: emails carry a tag unique to the run, listings
+ * of one author use fresh author ids, and a listing of every author only
+ * looks at this run's posts within it.  Threads never call CHECK (the
+ * harness counters are plain ints): they record what they saw and the main
+ * thread checks it after joining.  Loops are bounded by counts, never by
+ * time, and no check depends on timing: where threads must overlap, one
+ * waits for the others' progress.
+ *
+ * Besides the backend, the wrappers and the registry are held to their
+ * word here: NULL arguments, tables with NULL methods or of versions the
+ * library does not know, and URL schemes nobody registered.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
+#include "domain/idgen.h"
 #include "msvc.h"
+#ifdef MSVC_HAVE_MONGO
+#include "msvc/mongo.h"
+#endif
 #include "testutil.h"
 
+static const char *url;
 static msvc_store_t *store;
-static msvc_idgen_t *gen;
+static msvc__idgen_t *gen;
 static char run_tag[MSVC_ID_SIZE]; /* makes this run's emails unique */
 static int64_t base_ms;            /* this run's post times start here */
 
@@ -34,8 +48,7 @@ static const char seed_hash[] =
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static void *xmalloc(size_t n) {
-  void *p = calloc(1, n ? n : 1);
+static void *xcheck(void *p) {
   if (p == NULL) {
     fprintf(stderr, "out of memory\n");
     exit(2);
@@ -43,14 +56,16 @@ static void *xmalloc(size_t n) {
   return p;
 }
 
+static void *xmalloc(size_t n) {
+  return xcheck(calloc(1, n ? n : 1));
+}
+
 static char *xstrdup(const char *s) {
-  char *p = xmalloc(strlen(s) + 1);
-  memcpy(p, s, strlen(s) + 1);
-  return p;
+  return xcheck(strdup(s));
 }
 
 static void new_id(char out[MSVC_ID_SIZE]) {
-  msvc_idgen_next(gen, out);
+  msvc__idgen_next(gen, out);
 }
 
 /* A deterministic shuffle, so a failure reproduces. */
@@ -67,36 +82,76 @@ static void shuffle(size_t *v, size_t n, unsigned seed) {
   }
 }
 
-/* A user record whose strings the caller owns (msvc_user_record_clear). */
-static void user_init(msvc_user_record_t *rec, const char *name,
-                      const char *email, int64_t at) {
-  memset(rec, 0, sizeof(*rec));
-  new_id(rec->user.id);
-  rec->user.name = xstrdup(name);
-  rec->user.email = xstrdup(email);
+/* An empty record to read into (msvc_user_record_free). */
+static msvc_user_record_t *rec_out(void) {
+  msvc_user_record_t *rec = NULL;
+  if (msvc_user_record_new(&rec) != 0)
+    xcheck(NULL);
+  return rec;
+}
+
+/* A new user record with a fresh id (msvc_user_record_free). */
+static msvc_user_record_t *user_new(const char *name, const char *email,
+                                    int64_t at) {
+  msvc_user_record_t *rec = rec_out();
+  char id[MSVC_ID_SIZE];
+  new_id(id);
+  if (msvc_user_set(rec->user, id, name, email, at, at) != 0)
+    xcheck(NULL);
   rec->password_hash = xstrdup(seed_hash);
-  rec->user.created_at = at;
-  rec->user.updated_at = at;
+  return rec;
+}
+
+/* Replaces a record's string field. */
+static void set_str(char **field, const char *value) {
+  free(*field);
+  *field = xstrdup(value);
 }
 
 static void tagged_email(char *out, size_t size, const char *who, int n) {
   snprintf(out, size, "%s.%d.%s@example.com", who, n, run_tag);
 }
 
-static void post_init(msvc_post_t *p, const char *user_id, const char *title,
-                      const char *content, int64_t at) {
-  memset(p, 0, sizeof(*p));
+static msvc_post_t *post_out(void) {
+  msvc_post_t *p = NULL;
+  if (msvc_post_new(&p) != 0)
+    xcheck(NULL);
+  return p;
+}
+
+/* A new post with a fresh id (msvc_post_free). */
+static msvc_post_t *post_new(const char *user_id, const char *title,
+                             const char *content, int64_t at) {
+  msvc_post_t *p = post_out();
   new_id(p->id);
   memcpy(p->user_id, user_id, MSVC_ID_SIZE);
   p->title = xstrdup(title);
   p->content = xstrdup(content);
   p->created_at = at;
   p->updated_at = at;
+  return p;
 }
 
-static void posts_clear(msvc_post_t *v, size_t n) {
+/* n empty posts (or users) to read into, and their release. */
+static msvc_post_t **posts_out(size_t n) {
+  msvc_post_t **v = xmalloc(n * sizeof(*v));
   for (size_t i = 0; i < n; i++)
-    msvc_post_clear(&v[i]);
+    v[i] = post_out();
+  return v;
+}
+
+static void posts_free(msvc_post_t **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    msvc_post_free(v[i]);
+  free(v);
+}
+
+static msvc_user_t **users_out(size_t n) {
+  msvc_user_t **v = xmalloc(n * sizeof(*v));
+  for (size_t i = 0; i < n; i++)
+    if (msvc_user_new(&v[i]) != 0)
+      xcheck(NULL);
+  return v;
 }
 
 static void check_same_user(const msvc_user_t *got, const msvc_user_t *want) {
@@ -109,7 +164,7 @@ static void check_same_user(const msvc_user_t *got, const msvc_user_t *want) {
 
 static void check_same_record(const msvc_user_record_t *got,
                               const msvc_user_record_t *want) {
-  check_same_user(&got->user, &want->user);
+  check_same_user(got->user, want->user);
   CHECK_EQ_STR(got->password_hash, want->password_hash);
 }
 
@@ -120,16 +175,20 @@ static int same_post(const msvc_post_t *a, const msvc_post_t *b) {
          a->created_at == b->created_at && a->updated_at == b->updated_at;
 }
 
-/* qsort order of a listing: created_at DESC, then id DESC. */
-static int newest_first(const void *pa, const void *pb) {
-  const msvc_post_t *a = pa, *b = pb;
+/* The listing order: created_at DESC, then id DESC. */
+static int newer_first(const msvc_post_t *a, const msvc_post_t *b) {
   if (a->created_at != b->created_at)
     return a->created_at > b->created_at ? -1 : 1;
   return -strcmp(a->id, b->id);
 }
 
+/* qsort over arrays of msvc_post_t *. */
+static int newest_first(const void *pa, const void *pb) {
+  return newer_first(*(msvc_post_t *const *)pa, *(msvc_post_t *const *)pb);
+}
+
 static int strictly_older(const msvc_post_t *prev, const msvc_post_t *cur) {
-  return newest_first(prev, cur) < 0;
+  return newer_first(prev, cur) < 0;
 }
 
 static void upper_id(char out[MSVC_ID_SIZE], const char *id) {
@@ -166,14 +225,14 @@ static void pace_wait(pace_t *p, int pages) {
 
 /* Every post of `author` ("" for all), page by page with `limit`, each
  * page starting strictly after the last post of the one before.  The
- * posts are appended to *out (grown as needed); returns the store's
- * error, if any.  A page that does not move past the cursor ends the walk
- * (and shows as an order violation), so a broken backend cannot loop.
- * With a pace, each page waits for the writers (see pace_t). */
-static int list_all(const char *author, size_t limit, msvc_post_t **out,
+ * posts are appended to *out (grown as needed; free with posts_free);
+ * returns the store's error, if any.  A page that does not move past the
+ * cursor ends the walk (and shows as an order violation), so a broken
+ * backend cannot loop.  With a pace, each page waits for the writers (see
+ * pace_t). */
+static int list_all(const char *author, size_t limit, msvc_post_t ***out,
                     size_t *n, pace_t *pace) {
   msvc_post_query_t q;
-  msvc_post_t *page = xmalloc(limit * sizeof(*page));
   size_t cap = 64, got;
   int rc, pages = 0;
   *n = 0;
@@ -182,33 +241,36 @@ static int list_all(const char *author, size_t limit, msvc_post_t **out,
   q.limit = limit;
   snprintf(q.user_id, sizeof(q.user_id), "%s", author);
   do {
+    msvc_post_t **page = posts_out(limit);
     pace_wait(pace, pages++);
     rc = msvc_store_post_list(store, &q, page, &got);
-    if (rc != 0)
+    if (rc != 0) {
+      posts_free(page, limit);
       break;
+    }
     if (*n + got > cap) {
       cap = 2 * (*n + got);
-      *out = realloc(*out, cap * sizeof(**out));
-      if (*out == NULL)
-        exit(2);
+      *out = xcheck(realloc(*out, cap * sizeof(**out)));
     }
-    memcpy(*out + *n, page, got * sizeof(*page));
+    memcpy(*out + *n, page, got * sizeof(*page)); /* the page's posts move */
+    for (size_t i = got; i < limit; i++)
+      msvc_post_free(page[i]);
+    free(page);
     *n += got;
     if (got == 0 ||
-        (*n > got && !strictly_older(&(*out)[*n - got - 1], &(*out)[*n - got])))
+        (*n > got && !strictly_older((*out)[*n - got - 1], (*out)[*n - got])))
       break;
     q.has_cursor = 1;
-    q.cursor.created_at = page[got - 1].created_at;
-    memcpy(q.cursor.id, page[got - 1].id, MSVC_ID_SIZE);
+    q.cursor.created_at = (*out)[*n - 1]->created_at;
+    memcpy(q.cursor.id, (*out)[*n - 1]->id, MSVC_ID_SIZE);
   } while (got == limit);
-  free(page);
   return rc;
 }
 
-static size_t order_violations(const msvc_post_t *v, size_t n) {
+static size_t order_violations(msvc_post_t *const *v, size_t n) {
   size_t bad = 0;
   for (size_t i = 1; i < n; i++)
-    if (!strictly_older(&v[i - 1], &v[i]))
+    if (!strictly_older(v[i - 1], v[i]))
       bad++;
   return bad;
 }
@@ -220,136 +282,123 @@ static void test_ping(void) {
 }
 
 static void test_user_round_trip(void) {
-  msvc_user_record_t rec, got;
+  msvc_user_record_t *rec, *got = rec_out();
   char email[128], upper[MSVC_ID_SIZE], missing[MSVC_ID_SIZE];
   tagged_email(email, sizeof(email), "ada", 0);
-  user_init(
-      &rec,
+  rec = user_new(
       "Ada Lovelace \xe2\x80\x94 Zo\xc3\xab \xe6\x9d\x8e \xf0\x9f\x9a\x80",
       email, 1706258964123);
-  rec.user.updated_at = 1706258965456;
-  CHECK_EQ_INT(msvc_store_user_insert(store, &rec), 0);
+  rec->user->updated_at = 1706258965456;
+  CHECK_EQ_INT(msvc_store_user_insert(store, rec), 0);
 
-  memset(&got, 0, sizeof(got));
-  CHECK_EQ_INT(msvc_store_user_find_by_id(store, rec.user.id, &got), 0);
-  check_same_record(&got, &rec);
-  msvc_user_record_clear(&got);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, rec->user->id, got), 0);
+  check_same_record(got, rec);
 
-  CHECK_EQ_INT(msvc_store_user_find_by_email(store, email, &got), 0);
-  check_same_record(&got, &rec);
-  msvc_user_record_clear(&got);
+  /* The same record read into again: replaced, nothing leaks. */
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, email, got), 0);
+  check_same_record(got, rec);
 
   /* An id is a value, not a spelling: either case finds the user. */
-  upper_id(upper, rec.user.id);
-  CHECK_EQ_INT(msvc_store_user_find_by_id(store, upper, &got), 0);
-  CHECK_EQ_STR(got.user.id, rec.user.id);
-  msvc_user_record_clear(&got);
+  upper_id(upper, rec->user->id);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, upper, got), 0);
+  CHECK_EQ_STR(got->user->id, rec->user->id);
 
+  /* A failed lookup leaves the record empty. */
   new_id(missing);
-  CHECK_EQ_INT(msvc_store_user_find_by_id(store, missing, &got),
-               MSVC_ENOTFOUND);
-  CHECK_EQ_INT(msvc_store_user_find_by_id(store, "not-an-id", &got),
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, missing, got), MSVC_ENOTFOUND);
+  CHECK(got->user->name == NULL && got->password_hash == NULL);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, "not-an-id", got),
                MSVC_ENOTFOUND);
   tagged_email(email, sizeof(email), "nobody", 0);
-  CHECK_EQ_INT(msvc_store_user_find_by_email(store, email, &got),
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, email, got),
                MSVC_ENOTFOUND);
-  msvc_user_record_clear(&rec);
+  msvc_user_record_free(rec);
+  msvc_user_record_free(got);
 }
 
 static void test_user_duplicates(void) {
-  msvc_user_record_t a, b, got;
+  msvc_user_record_t *a, *b, *got = rec_out();
   char ea[128], eb[128];
   tagged_email(ea, sizeof(ea), "dup", 1);
   tagged_email(eb, sizeof(eb), "dup", 2);
-  user_init(&a, "A", ea, 1000);
-  user_init(&b, "B", ea, 2000);
-  CHECK_EQ_INT(msvc_store_user_insert(store, &a), 0);
-  CHECK_EQ_INT(msvc_store_user_insert(store, &b), MSVC_EEXIST);
-  memset(&got, 0, sizeof(got));
-  CHECK_EQ_INT(msvc_store_user_find_by_email(store, ea, &got), 0);
-  CHECK_EQ_STR(got.user.id, a.user.id);
-  msvc_user_record_clear(&got);
-  CHECK_EQ_INT(msvc_store_user_find_by_id(store, b.user.id, &got),
+  a = user_new("A", ea, 1000);
+  b = user_new("B", ea, 2000);
+  CHECK_EQ_INT(msvc_store_user_insert(store, a), 0);
+  CHECK_EQ_INT(msvc_store_user_insert(store, b), MSVC_EEXIST);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, ea, got), 0);
+  CHECK_EQ_STR(got->user->id, a->user->id);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, b->user->id, got),
                MSVC_ENOTFOUND);
 
   /* The same id again, with a free email: still a clash. */
-  free(a.user.email);
-  a.user.email = xstrdup(eb);
-  CHECK_EQ_INT(msvc_store_user_insert(store, &a), MSVC_EEXIST);
-  CHECK_EQ_INT(msvc_store_user_find_by_email(store, eb, &got), MSVC_ENOTFOUND);
+  set_str(&a->user->email, eb);
+  CHECK_EQ_INT(msvc_store_user_insert(store, a), MSVC_EEXIST);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, eb, got), MSVC_ENOTFOUND);
 
   /* An update onto a taken email fails and changes nothing. */
-  free(b.user.email);
-  b.user.email = xstrdup(eb);
-  CHECK_EQ_INT(msvc_store_user_insert(store, &b), 0);
-  free(b.user.email);
-  b.user.email = xstrdup(ea);
-  b.user.updated_at = 3000;
-  CHECK_EQ_INT(msvc_store_user_update(store, &b), MSVC_EEXIST);
-  CHECK_EQ_INT(msvc_store_user_find_by_id(store, b.user.id, &got), 0);
-  CHECK_EQ_STR(got.user.email, eb);
-  CHECK_EQ_INT(got.user.updated_at, 2000);
-  msvc_user_record_clear(&got);
-  msvc_user_record_clear(&a);
-  msvc_user_record_clear(&b);
+  set_str(&b->user->email, eb);
+  CHECK_EQ_INT(msvc_store_user_insert(store, b), 0);
+  set_str(&b->user->email, ea);
+  b->user->updated_at = 3000;
+  CHECK_EQ_INT(msvc_store_user_update(store, b), MSVC_EEXIST);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, b->user->id, got), 0);
+  CHECK_EQ_STR(got->user->email, eb);
+  CHECK_EQ_INT(got->user->updated_at, 2000);
+  msvc_user_record_free(got);
+  msvc_user_record_free(a);
+  msvc_user_record_free(b);
 }
 
 static void test_user_update(void) {
-  msvc_user_record_t u, got, other;
+  msvc_user_record_t *u, *other, *got = rec_out();
   char e1[128], e2[128];
   int64_t created = 1706258964000;
   tagged_email(e1, sizeof(e1), "upd", 1);
   tagged_email(e2, sizeof(e2), "upd", 2);
-  user_init(&u, "Before", e1, created);
-  CHECK_EQ_INT(msvc_store_user_insert(store, &u), 0);
+  u = user_new("Before", e1, created);
+  CHECK_EQ_INT(msvc_store_user_insert(store, u), 0);
 
-  free(u.user.name);
-  u.user.name = xstrdup("After \xc3\xa9t\xc3\xa9");
-  free(u.user.email);
-  u.user.email = xstrdup(e2);
-  free(u.password_hash);
-  u.password_hash = xstrdup("$y$j9T$abcdefghijklmnop$0123456789");
-  u.user.updated_at = created + 61000;
-  u.user.created_at = 42; /* not a field update writes */
-  CHECK_EQ_INT(msvc_store_user_update(store, &u), 0);
+  set_str(&u->user->name, "After \xc3\xa9t\xc3\xa9");
+  set_str(&u->user->email, e2);
+  set_str(&u->password_hash, "$y$j9T$abcdefghijklmnop$0123456789");
+  u->user->updated_at = created + 61000;
+  u->user->created_at = 42; /* not a field update writes */
+  CHECK_EQ_INT(msvc_store_user_update(store, u), 0);
 
-  memset(&got, 0, sizeof(got));
-  CHECK_EQ_INT(msvc_store_user_find_by_id(store, u.user.id, &got), 0);
-  u.user.created_at = created;
-  check_same_record(&got, &u);
-  msvc_user_record_clear(&got);
-  CHECK_EQ_INT(msvc_store_user_find_by_email(store, e1, &got), MSVC_ENOTFOUND);
-  CHECK_EQ_INT(msvc_store_user_find_by_email(store, e2, &got), 0);
-  CHECK_EQ_STR(got.user.id, u.user.id);
-  msvc_user_record_clear(&got);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, u->user->id, got), 0);
+  u->user->created_at = created;
+  check_same_record(got, u);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, e1, got), MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, e2, got), 0);
+  CHECK_EQ_STR(got->user->id, u->user->id);
 
   /* Writing the same values again is a success, not "not found". */
-  CHECK_EQ_INT(msvc_store_user_update(store, &u), 0);
+  CHECK_EQ_INT(msvc_store_user_update(store, u), 0);
 
   /* The old email is free again. */
-  user_init(&other, "Other", e1, created);
-  CHECK_EQ_INT(msvc_store_user_insert(store, &other), 0);
+  other = user_new("Other", e1, created);
+  CHECK_EQ_INT(msvc_store_user_insert(store, other), 0);
 
-  new_id(other.user.id);
-  free(other.user.email);
-  other.user.email = xstrdup("ghost@example.com");
-  CHECK_EQ_INT(msvc_store_user_update(store, &other), MSVC_ENOTFOUND);
-  msvc_user_record_clear(&other);
-  msvc_user_record_clear(&u);
+  new_id(other->user->id);
+  set_str(&other->user->email, "ghost@example.com");
+  CHECK_EQ_INT(msvc_store_user_update(store, other), MSVC_ENOTFOUND);
+  msvc_user_record_free(other);
+  msvc_user_record_free(u);
+  msvc_user_record_free(got);
 }
 
 /* The found users are exactly `want[0..nwant)`, each once. */
-static void check_found(const msvc_user_t *found, size_t nfound,
-                        const msvc_user_record_t *want, size_t nwant) {
+static void check_found(msvc_user_t *const *found, size_t nfound,
+                        msvc_user_record_t *const *want, size_t nwant) {
   char *seen = xmalloc(nwant);
   size_t matched = 0, bad = 0;
   CHECK_EQ_INT(nfound, nwant);
   for (size_t i = 0; i < nfound; i++) {
     for (size_t j = 0; j < nwant; j++) {
-      if (strcmp(found[i].id, want[j].user.id) != 0)
+      if (strcmp(found[i]->id, want[j]->user->id) != 0)
         continue;
       if (!seen[j]) {
-        check_same_user(&found[i], &want[j].user);
+        check_same_user(found[i], want[j]->user);
         matched++;
       }
       seen[j]++;
@@ -364,9 +413,9 @@ static void check_found(const msvc_user_t *found, size_t nfound,
 
 static void test_users_find_many(void) {
   enum { KNOWN = 400, ASKED = 1000 };
-  msvc_user_record_t *users = xmalloc(KNOWN * sizeof(*users));
+  msvc_user_record_t **users = xmalloc(KNOWN * sizeof(*users));
   msvc_id_t *ids = xmalloc(ASKED * sizeof(*ids));
-  msvc_user_t *out = xmalloc(ASKED * sizeof(*out));
+  msvc_user_t **out = users_out(ASKED);
   size_t nout = 99, order[ASKED];
   char email[128], name[32];
   int inserted = 0;
@@ -374,8 +423,8 @@ static void test_users_find_many(void) {
   for (int i = 0; i < KNOWN; i++) {
     tagged_email(email, sizeof(email), "many", i);
     snprintf(name, sizeof(name), "many %d", i);
-    user_init(&users[i], name, email, 1700000000000 + i);
-    inserted += msvc_store_user_insert(store, &users[i]) == 0;
+    users[i] = user_new(name, email, 1700000000000 + i);
+    inserted += msvc_store_user_insert(store, users[i]) == 0;
   }
   CHECK_EQ_INT(inserted, KNOWN);
 
@@ -383,38 +432,35 @@ static void test_users_find_many(void) {
   shuffle(order, ASKED, 7);
   for (size_t i = 0; i < ASKED; i++) {
     if (order[i] < KNOWN)
-      memcpy(ids[i].hex, users[order[i]].user.id, MSVC_ID_SIZE);
+      memcpy(ids[i].hex, users[order[i]]->user->id, MSVC_ID_SIZE);
     else
       new_id(ids[i].hex);
   }
   CHECK_EQ_INT(msvc_store_users_find_many(store, ids, ASKED, out, &nout), 0);
   check_found(out, nout, users, KNOWN);
-  for (size_t i = 0; i < nout; i++)
-    msvc_user_clear(&out[i]);
 
   /* Five users, each asked twice, among unknown and malformed ids. */
   for (int i = 0; i < 5; i++) {
-    memcpy(ids[2 * i].hex, users[i].user.id, MSVC_ID_SIZE);
-    memcpy(ids[2 * i + 1].hex, users[i].user.id, MSVC_ID_SIZE);
+    memcpy(ids[2 * i].hex, users[i]->user->id, MSVC_ID_SIZE);
+    memcpy(ids[2 * i + 1].hex, users[i]->user->id, MSVC_ID_SIZE);
   }
   for (int i = 10; i < 13; i++)
     new_id(ids[i].hex);
   snprintf(ids[13].hex, MSVC_ID_SIZE, "%s", "not-hex-not-hex-not-hex!");
   CHECK_EQ_INT(msvc_store_users_find_many(store, ids, 14, out, &nout), 0);
   check_found(out, nout, users, 5);
-  for (size_t i = 0; i < nout; i++)
-    msvc_user_clear(&out[i]);
 
   CHECK_EQ_INT(msvc_store_users_find_many(store, ids + 10, 3, out, &nout), 0);
   CHECK_EQ_INT(nout, 0);
   CHECK_EQ_INT(msvc_store_users_find_many(store, ids, 0, out, &nout), 0);
   CHECK_EQ_INT(nout, 0);
+  CHECK_EQ_INT(msvc_store_users_find_many(store, NULL, 0, NULL, &nout), 0);
 
   for (int i = 0; i < KNOWN; i++)
-    msvc_user_record_clear(&users[i]);
+    msvc_user_record_free(users[i]);
   free(users);
   free(ids);
-  free(out);
+  msvc_users_free(out, ASKED);
 }
 
 /* ---- posts ------------------------------------------------------------- */
@@ -444,83 +490,80 @@ static char *big_content(void) {
 }
 
 static void test_post_crud(void) {
-  msvc_post_t p, got, missing;
+  msvc_post_t *p, *missing, *got = post_out();
   char author[MSVC_ID_SIZE], upper[MSVC_ID_SIZE];
   char *content = big_content();
   new_id(author);
-  post_init(&p, author, "Hello \xe2\x80\x94 \xe4\xb8\x96\xe7\x95\x8c", content,
-            1706259100123);
-  p.updated_at = 1706259100124;
-  CHECK_EQ_INT(msvc_store_post_insert(store, &p), 0);
-  CHECK_EQ_INT(msvc_store_post_insert(store, &p), MSVC_EEXIST);
+  p = post_new(author, "Hello \xe2\x80\x94 \xe4\xb8\x96\xe7\x95\x8c", content,
+               1706259100123);
+  p->updated_at = 1706259100124;
+  CHECK_EQ_INT(msvc_store_post_insert(store, p), 0);
+  CHECK_EQ_INT(msvc_store_post_insert(store, p), MSVC_EEXIST);
 
-  memset(&got, 0, sizeof(got));
-  CHECK_EQ_INT(msvc_store_post_find(store, p.id, &got), 0);
-  check_same_post(&got, &p);
-  msvc_post_clear(&got);
-  upper_id(upper, p.id);
-  CHECK_EQ_INT(msvc_store_post_find(store, upper, &got), 0);
-  CHECK_EQ_STR(got.id, p.id);
-  msvc_post_clear(&got);
+  CHECK_EQ_INT(msvc_store_post_find(store, p->id, got), 0);
+  check_same_post(got, p);
+  upper_id(upper, p->id);
+  CHECK_EQ_INT(msvc_store_post_find(store, upper, got), 0);
+  CHECK_EQ_STR(got->id, p->id);
 
   /* An update writes title, content and updated_at only. */
-  free(p.title);
-  p.title = xstrdup("Edited");
-  free(p.content);
-  p.content = xstrdup("");
-  p.updated_at = 1706259200000;
-  p.created_at = 1;
-  new_id(p.user_id);
-  CHECK_EQ_INT(msvc_store_post_update(store, &p), 0);
-  CHECK_EQ_INT(msvc_store_post_find(store, p.id, &got), 0);
-  p.created_at = 1706259100123;
-  memcpy(p.user_id, author, MSVC_ID_SIZE);
-  check_same_post(&got, &p);
-  msvc_post_clear(&got);
-  CHECK_EQ_INT(msvc_store_post_update(store, &p), 0);
+  set_str(&p->title, "Edited");
+  set_str(&p->content, "");
+  p->updated_at = 1706259200000;
+  p->created_at = 1;
+  new_id(p->user_id);
+  CHECK_EQ_INT(msvc_store_post_update(store, p), 0);
+  CHECK_EQ_INT(msvc_store_post_find(store, p->id, got), 0);
+  p->created_at = 1706259100123;
+  memcpy(p->user_id, author, MSVC_ID_SIZE);
+  check_same_post(got, p);
+  CHECK_EQ_INT(msvc_store_post_update(store, p), 0);
 
-  CHECK_EQ_INT(msvc_store_post_delete(store, p.id), 0);
-  CHECK_EQ_INT(msvc_store_post_find(store, p.id, &got), MSVC_ENOTFOUND);
-  CHECK_EQ_INT(msvc_store_post_delete(store, p.id), MSVC_ENOTFOUND);
-  CHECK_EQ_INT(msvc_store_post_update(store, &p), MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_post_delete(store, p->id), 0);
+  CHECK_EQ_INT(msvc_store_post_find(store, p->id, got), MSVC_ENOTFOUND);
+  CHECK(got->title == NULL);
+  CHECK_EQ_INT(msvc_store_post_delete(store, p->id), MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_post_update(store, p), MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_post_find(store, "not-an-id", got), MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_post_delete(store, "not-an-id"), MSVC_ENOTFOUND);
 
-  post_init(&missing, author, "never stored", "x", 5);
-  CHECK_EQ_INT(msvc_store_post_find(store, missing.id, &got), MSVC_ENOTFOUND);
-  CHECK_EQ_INT(msvc_store_post_update(store, &missing), MSVC_ENOTFOUND);
-  CHECK_EQ_INT(msvc_store_post_delete(store, missing.id), MSVC_ENOTFOUND);
-  msvc_post_clear(&missing);
-  msvc_post_clear(&p);
+  missing = post_new(author, "never stored", "x", 5);
+  CHECK_EQ_INT(msvc_store_post_find(store, missing->id, got), MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_post_update(store, missing), MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_post_delete(store, missing->id), MSVC_ENOTFOUND);
+  msvc_post_free(missing);
+  msvc_post_free(p);
+  msvc_post_free(got);
   free(content);
 }
 
 /* A listing of `author` equals want[0..n) exactly, both in one page and
  * page by page with several limits. */
-static void check_author_listing(const char *author, const msvc_post_t *want,
+static void check_author_listing(const char *author, msvc_post_t *const *want,
                                  size_t n) {
   static const size_t limits[] = {MSVC_LIST_MAX_LIMIT + 1, 5, 3, 1};
   for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
-    msvc_post_t *got;
+    msvc_post_t **got;
     size_t ngot, same = 0;
     CHECK_EQ_INT(list_all(author, limits[l], &got, &ngot, NULL), 0);
     CHECK_EQ_INT(ngot, n);
     for (size_t i = 0; i < ngot && i < n; i++)
-      same += same_post(&got[i], &want[i]);
+      same += same_post(got[i], want[i]);
     CHECK_EQ_INT(same, n);
-    posts_clear(got, ngot);
-    free(got);
+    posts_free(got, ngot);
   }
 }
 
 /* Checks the listing of every author: this run's posts come in the
  * expected order, and the whole listing is strictly ordered. */
-static void check_global_listing(const msvc_post_t *want, size_t n) {
-  msvc_post_t *got;
+static void check_global_listing(msvc_post_t *const *want, size_t n) {
+  msvc_post_t **got;
   size_t ngot, next = 0, misplaced = 0;
   CHECK_EQ_INT(list_all("", MSVC_LIST_MAX_LIMIT, &got, &ngot, NULL), 0);
   CHECK_EQ_INT(order_violations(got, ngot), 0);
   for (size_t i = 0; i < ngot; i++) {
     for (size_t j = 0; j < n; j++) {
-      if (strcmp(got[i].id, want[j].id) != 0)
+      if (strcmp(got[i]->id, want[j]->id) != 0)
         continue;
       misplaced += j != next;
       next++;
@@ -528,43 +571,41 @@ static void check_global_listing(const msvc_post_t *want, size_t n) {
   }
   CHECK_EQ_INT(next, n);
   CHECK_EQ_INT(misplaced, 0);
-  posts_clear(got, ngot);
-  free(got);
+  posts_free(got, ngot);
 }
 
 /* Where a cursor that names no stored post starts. */
-static void check_cursor_between(const char *author, const msvc_post_t *want,
+static void check_cursor_between(const char *author, msvc_post_t *const *want,
                                  size_t n) {
   msvc_post_query_t q;
-  msvc_post_t page[2];
+  msvc_post_t **page = posts_out(2);
   size_t got, k = 4;
   memset(&q, 0, sizeof(q));
   q.limit = 2;
   q.has_cursor = 1;
   memcpy(q.user_id, author, MSVC_ID_SIZE);
-  while (k > 0 && want[k - 1].created_at == want[k].created_at)
+  while (k > 0 && want[k - 1]->created_at == want[k]->created_at)
     k--; /* the newest post with want[4]'s time */
-  q.cursor.created_at = want[k].created_at;
+  q.cursor.created_at = want[k]->created_at;
   memcpy(q.cursor.id, "ffffffffffffffffffffffff", MSVC_ID_SIZE);
   CHECK_EQ_INT(msvc_store_post_list(store, &q, page, &got), 0);
   CHECK_EQ_INT(got, 2);
   if (got > 0)
-    CHECK_EQ_STR(page[0].id, want[k].id);
-  posts_clear(page, got);
+    CHECK_EQ_STR(page[0]->id, want[k]->id);
 
-  while (k + 1 < n && want[k + 1].created_at == want[k].created_at)
+  while (k + 1 < n && want[k + 1]->created_at == want[k]->created_at)
     k++; /* the oldest with that time */
   memcpy(q.cursor.id, "000000000000000000000000", MSVC_ID_SIZE);
   CHECK_EQ_INT(msvc_store_post_list(store, &q, page, &got), 0);
   CHECK_EQ_INT(got, n - k - 1 < 2 ? n - k - 1 : 2);
   if (got > 0 && k + 1 < n)
-    CHECK_EQ_STR(page[0].id, want[k + 1].id);
-  posts_clear(page, got);
+    CHECK_EQ_STR(page[0]->id, want[k + 1]->id);
+  posts_free(page, 2);
 }
 
 static void test_listing(void) {
   enum { N = 36, TIMES = 12 };
-  msvc_post_t all[N], mine[N], theirs[N];
+  msvc_post_t *all[N], *mine[N], *theirs[N], **page;
   size_t order[N], nmine = 0, ntheirs = 0, inserted = 0, got;
   char a[MSVC_ID_SIZE], b[MSVC_ID_SIZE], nobody[MSVC_ID_SIZE];
   char title[32], upper[MSVC_ID_SIZE];
@@ -577,17 +618,17 @@ static void test_listing(void) {
   shuffle(order, N, 11);
   for (size_t i = 0; i < N; i++) {
     snprintf(title, sizeof(title), "post %zu", i);
-    post_init(&all[i], i % 3 == 0 ? b : a, title, "body",
-              base_ms + (int64_t)(order[i] % TIMES) * 1000);
+    all[i] = post_new(i % 3 == 0 ? b : a, title, "body",
+                      base_ms + (int64_t)(order[i] % TIMES) * 1000);
   }
   shuffle(order, N, 13);
   for (size_t i = 0; i < N; i++)
-    inserted += msvc_store_post_insert(store, &all[order[i]]) == 0;
+    inserted += msvc_store_post_insert(store, all[order[i]]) == 0;
   CHECK_EQ_INT(inserted, N);
 
   qsort(all, N, sizeof(all[0]), newest_first);
   for (size_t i = 0; i < N; i++) {
-    if (strcmp(all[i].user_id, a) == 0)
+    if (strcmp(all[i]->user_id, a) == 0)
       mine[nmine++] = all[i];
     else
       theirs[ntheirs++] = all[i];
@@ -603,15 +644,15 @@ static void test_listing(void) {
   q.limit = MSVC_LIST_MAX_LIMIT;
   upper_id(upper, b);
   memcpy(q.user_id, upper, MSVC_ID_SIZE);
-  msvc_post_t *page = xmalloc(q.limit * sizeof(*page));
+  page = posts_out(q.limit);
   CHECK_EQ_INT(msvc_store_post_list(store, &q, page, &got), 0);
   CHECK_EQ_INT(got, ntheirs);
-  posts_clear(page, got);
   memcpy(q.user_id, nobody, MSVC_ID_SIZE);
   CHECK_EQ_INT(msvc_store_post_list(store, &q, page, &got), 0);
   CHECK_EQ_INT(got, 0);
-  free(page);
-  posts_clear(all, N);
+  posts_free(page, q.limit);
+  for (size_t i = 0; i < N; i++)
+    msvc_post_free(all[i]);
 }
 
 /* ---- concurrency ------------------------------------------------------- */
@@ -620,40 +661,31 @@ enum { RACERS = 8, RACE_ROUNDS = 5 };
 
 typedef struct racer {
   pthread_barrier_t *start;
-  const char *email;
-  char id[MSVC_ID_SIZE];
+  msvc_user_record_t *rec;
   int rc;
 } racer_t;
 
 static void *race_register(void *arg) {
   racer_t *r = arg;
-  msvc_user_record_t rec;
-  memset(&rec, 0, sizeof(rec));
-  memcpy(rec.user.id, r->id, MSVC_ID_SIZE);
-  rec.user.name = "racer";
-  rec.user.email = (char *)r->email;
-  rec.password_hash = (char *)seed_hash;
-  rec.user.created_at = rec.user.updated_at = 1700000000000;
   pthread_barrier_wait(r->start);
-  r->rc = msvc_store_user_insert(store, &rec);
+  r->rc = msvc_store_user_insert(store, r->rec);
   return NULL;
 }
 
 /* (a) Eight registrations of one email at once: one wins, seven clash. */
 static void test_concurrent_register(void) {
+  msvc_user_record_t *got = rec_out();
   for (int round = 0; round < RACE_ROUNDS; round++) {
     pthread_barrier_t start;
     pthread_t th[RACERS];
     racer_t r[RACERS];
-    msvc_user_record_t got;
     char email[128];
     int wins = 0, clashes = 0, winner = -1;
     tagged_email(email, sizeof(email), "race", round);
     pthread_barrier_init(&start, NULL, RACERS);
     for (int i = 0; i < RACERS; i++) {
       r[i].start = &start;
-      r[i].email = email;
-      new_id(r[i].id);
+      r[i].rec = user_new("racer", email, 1700000000000);
       pthread_create(&th[i], NULL, race_register, &r[i]);
     }
     for (int i = 0; i < RACERS; i++) {
@@ -667,12 +699,13 @@ static void test_concurrent_register(void) {
     pthread_barrier_destroy(&start);
     CHECK_EQ_INT(wins, 1);
     CHECK_EQ_INT(clashes, RACERS - 1);
-    memset(&got, 0, sizeof(got));
-    CHECK_EQ_INT(msvc_store_user_find_by_email(store, email, &got), 0);
+    CHECK_EQ_INT(msvc_store_user_find_by_email(store, email, got), 0);
     if (winner >= 0)
-      CHECK_EQ_STR(got.user.id, r[winner].id);
-    msvc_user_record_clear(&got);
+      CHECK_EQ_STR(got->user->id, r[winner].rec->user->id);
+    for (int i = 0; i < RACERS; i++)
+      msvc_user_record_free(r[i].rec);
   }
+  msvc_user_record_free(got);
 }
 
 enum { PAGED = 2000, PAGE = 7, WRITERS = 2, WRITES_MAX = 300 };
@@ -691,38 +724,38 @@ static void *write_newer(void *arg) {
   char author[MSVC_ID_SIZE];
   new_id(author);
   while (!atomic_load(w->stop) && w->written + w->failed < WRITES_MAX) {
-    msvc_post_t p;
-    int rc;
-    post_init(&p, author, "newer", "written while paging",
-              w->first_time + w->written);
-    rc = msvc_store_post_insert(store, &p);
+    msvc_post_t *p = post_new(author, "newer", "written while paging",
+                              w->first_time + w->written);
+    int rc = msvc_store_post_insert(store, p);
     if (rc == 0) {
       w->written++;
     } else {
       w->failed++;
       w->first_error = w->first_error ? w->first_error : rc;
     }
-    msvc_post_clear(&p);
+    msvc_post_free(p);
     pace_note(w->pace, rc == 0, 0);
   }
   pace_note(w->pace, 0, 1);
   return NULL;
 }
 
+/* qsort over arrays of msvc_post_t *, by id. */
 static int by_id(const void *pa, const void *pb) {
-  return strcmp(((const msvc_post_t *)pa)->id, ((const msvc_post_t *)pb)->id);
+  return strcmp((*(msvc_post_t *const *)pa)->id,
+                (*(msvc_post_t *const *)pb)->id);
 }
 
 /* Each of the `n` sorted-by-id posts in want is in got (sorted by id too)
  * exactly once; returns how many are not. */
-static size_t missing_or_repeated(msvc_post_t *got, size_t ngot,
-                                  const msvc_post_t *want, size_t n) {
+static size_t missing_or_repeated(msvc_post_t *const *got, size_t ngot,
+                                  msvc_post_t *const *want, size_t n) {
   size_t bad = 0, i = 0;
   for (size_t j = 0; j < n; j++) {
     size_t hits = 0;
-    while (i < ngot && strcmp(got[i].id, want[j].id) < 0)
+    while (i < ngot && strcmp(got[i]->id, want[j]->id) < 0)
       i++;
-    while (i < ngot && strcmp(got[i].id, want[j].id) == 0) {
+    while (i < ngot && strcmp(got[i]->id, want[j]->id) == 0) {
       hits++;
       i++;
     }
@@ -735,7 +768,7 @@ static size_t missing_or_repeated(msvc_post_t *got, size_t ngot,
  * add newer posts: every post that existed when it started is seen once,
  * in strictly descending order. */
 static void test_paging_while_writing(void) {
-  msvc_post_t *initial = xmalloc(PAGED * sizeof(*initial)), *seen;
+  msvc_post_t **initial = xmalloc(PAGED * sizeof(*initial)), **seen;
   int64_t t0 = base_ms + 100000;
   char author[MSVC_ID_SIZE];
   pthread_t th[WRITERS];
@@ -748,9 +781,9 @@ static void test_paging_while_writing(void) {
   new_id(author);
   for (size_t i = 0; i < PAGED; i++) {
     /* 7919 is prime to 2000: a permutation of times, two posts each. */
-    post_init(&initial[i], author, "old", "there at the start",
-              t0 + (int64_t)((i * 7919) % PAGED) / 2);
-    inserted += msvc_store_post_insert(store, &initial[i]) == 0;
+    initial[i] = post_new(author, "old", "there at the start",
+                          t0 + (int64_t)((i * 7919) % PAGED) / 2);
+    inserted += msvc_store_post_insert(store, initial[i]) == 0;
   }
   CHECK_EQ_INT(inserted, PAGED);
 
@@ -773,14 +806,12 @@ static void test_paging_while_writing(void) {
   CHECK_EQ_INT(order_violations(seen, nseen), 0);
   qsort(seen, nseen, sizeof(*seen), by_id);
   for (size_t i = 1; i < nseen; i++)
-    repeats += strcmp(seen[i - 1].id, seen[i].id) == 0;
+    repeats += strcmp(seen[i - 1]->id, seen[i]->id) == 0;
   CHECK_EQ_INT(repeats, 0);
   qsort(initial, PAGED, sizeof(*initial), by_id);
   CHECK_EQ_INT(missing_or_repeated(seen, nseen, initial, PAGED), 0);
-  posts_clear(seen, nseen);
-  free(seen);
-  posts_clear(initial, PAGED);
-  free(initial);
+  posts_free(seen, nseen);
+  posts_free(initial, PAGED);
 }
 
 enum { WORKERS = 4, WORK_ROUNDS = 80 };
@@ -806,61 +837,65 @@ static void work_failed(worker_t *w, const char *what, int rc) {
       work_failed((w), #call, expect_rc_);                                     \
   } while (0)
 
+/* A worker's records to read into, reused round after round. */
+typedef struct work_out {
+  msvc_user_record_t *got;
+  msvc_user_t **users;
+  msvc_post_t *found;
+  msvc_post_t **page;
+} work_out_t;
+
 /* One round of a worker: a user and a post through their whole life. */
-static void work_round(worker_t *w, int round, msvc_id_t *mine, size_t *nmine) {
-  msvc_user_record_t rec, got;
-  msvc_post_t post, found = {0}, page[10];
-  msvc_user_t users[10];
+static void work_round(worker_t *w, int round, msvc_id_t *mine, size_t *nmine,
+                       work_out_t *o) {
+  msvc_user_record_t *rec;
+  msvc_post_t *post;
   msvc_post_query_t q;
-  size_t n = 0;
+  size_t n = 0, want;
   char email[128], who[32];
   snprintf(who, sizeof(who), "worker%d", w->index);
   tagged_email(email, sizeof(email), who, round);
-  user_init(&rec, who, email, base_ms + round);
-  memset(&got, 0, sizeof(got));
-  EXPECT(w, msvc_store_user_insert(store, &rec), 0);
-  EXPECT(w, msvc_store_user_find_by_id(store, rec.user.id, &got), 0);
-  msvc_user_record_clear(&got);
-  EXPECT(w, msvc_store_user_find_by_email(store, email, &got), 0);
-  msvc_user_record_clear(&got);
-  rec.user.updated_at++;
-  EXPECT(w, msvc_store_user_update(store, &rec), 0);
-  memcpy(mine[*nmine % 10].hex, rec.user.id, MSVC_ID_SIZE);
+  rec = user_new(who, email, base_ms + round);
+  EXPECT(w, msvc_store_user_insert(store, rec), 0);
+  EXPECT(w, msvc_store_user_find_by_id(store, rec->user->id, o->got), 0);
+  EXPECT(w, msvc_store_user_find_by_email(store, email, o->got), 0);
+  rec->user->updated_at++;
+  EXPECT(w, msvc_store_user_update(store, rec), 0);
+  memcpy(mine[*nmine % 10].hex, rec->user->id, MSVC_ID_SIZE);
   (*nmine)++;
-  EXPECT(w,
-         msvc_store_users_find_many(store, mine, *nmine < 10 ? *nmine : 10,
-                                    users, &n),
-         0);
-  if (n != (*nmine < 10 ? *nmine : 10))
+  want = *nmine < 10 ? *nmine : 10;
+  EXPECT(w, msvc_store_users_find_many(store, mine, want, o->users, &n), 0);
+  if (n != want)
     work_failed(w, "users_find_many count", (int)n);
-  for (size_t i = 0; i < n; i++)
-    msvc_user_clear(&users[i]);
 
-  post_init(&post, rec.user.id, "busy", "post", base_ms + round);
-  EXPECT(w, msvc_store_post_insert(store, &post), 0);
-  EXPECT(w, msvc_store_post_find(store, post.id, &found), 0);
-  msvc_post_clear(&found);
-  post.updated_at++;
-  EXPECT(w, msvc_store_post_update(store, &post), 0);
+  post = post_new(rec->user->id, "busy", "post", base_ms + round);
+  EXPECT(w, msvc_store_post_insert(store, post), 0);
+  EXPECT(w, msvc_store_post_find(store, post->id, o->found), 0);
+  post->updated_at++;
+  EXPECT(w, msvc_store_post_update(store, post), 0);
   memset(&q, 0, sizeof(q));
   q.limit = 10;
-  memcpy(q.user_id, rec.user.id, MSVC_ID_SIZE);
-  EXPECT(w, msvc_store_post_list(store, &q, page, &n), 0);
+  memcpy(q.user_id, rec->user->id, MSVC_ID_SIZE);
+  EXPECT(w, msvc_store_post_list(store, &q, o->page, &n), 0);
   if (n != 1)
     work_failed(w, "post_list count", (int)n);
-  posts_clear(page, n);
   if (round % 3 == 0)
-    EXPECT(w, msvc_store_post_delete(store, post.id), 0);
-  msvc_post_clear(&post);
-  msvc_user_record_clear(&rec);
+    EXPECT(w, msvc_store_post_delete(store, post->id), 0);
+  msvc_post_free(post);
+  msvc_user_record_free(rec);
 }
 
 static void *work(void *arg) {
   worker_t *w = arg;
+  work_out_t o = {rec_out(), users_out(10), post_out(), posts_out(10)};
   msvc_id_t mine[10];
   size_t nmine = 0;
   for (int round = 0; round < WORK_ROUNDS; round++)
-    work_round(w, round, mine, &nmine);
+    work_round(w, round, mine, &nmine, &o);
+  msvc_user_record_free(o.got);
+  msvc_users_free(o.users, 10);
+  msvc_post_free(o.found);
+  posts_free(o.page, 10);
   return NULL;
 }
 
@@ -883,6 +918,428 @@ static void test_mixed_load(void) {
   }
 }
 
+/* ---- the wrappers -------------------------------------------------------- */
+
+/* A table with open and close only, as an embedder's first draft might be;
+ * its open records what it was given. */
+static int stub_opens;
+static msvc_store_config_t stub_cfg;
+
+static int stub_open(const char *u, const msvc_store_config_t *cfg, void **ctx,
+                     char *errbuf, size_t errlen) {
+  (void)u;
+  (void)errbuf;
+  (void)errlen;
+  stub_opens++;
+  stub_cfg = *cfg;
+  *ctx = &stub_opens;
+  return 0;
+}
+
+static void stub_close(void *ctx) {
+  (void)ctx;
+}
+
+static const msvc_store_methods_t stub_table = {
+    .version = MSVC_STORE_MIN_VERSION,
+    .name = "stub",
+    .open = stub_open,
+    .close = stub_close,
+};
+
+/* Arguments valid for every wrapper, to reach the method. */
+typedef struct valid_args {
+  msvc_user_record_t *rec, *out;
+  msvc_post_t *post, *post_out;
+  msvc_user_t **users;
+  msvc_post_t **page;
+  msvc_id_t ids[1];
+  msvc_post_query_t q;
+} valid_args_t;
+
+static void valid_args_init(valid_args_t *a) {
+  memset(a, 0, sizeof(*a));
+  a->rec = user_new("Stub", "stub@example.com", 1);
+  a->out = rec_out();
+  a->post = post_new(a->rec->user->id, "t", "c", 1);
+  a->post_out = post_out();
+  a->users = users_out(1);
+  a->page = posts_out(2);
+  memcpy(a->ids[0].hex, a->rec->user->id, MSVC_ID_SIZE);
+  a->q.limit = 2;
+}
+
+static void valid_args_free(valid_args_t *a) {
+  msvc_user_record_free(a->rec);
+  msvc_user_record_free(a->out);
+  msvc_post_free(a->post);
+  msvc_post_free(a->post_out);
+  msvc_users_free(a->users, 1);
+  posts_free(a->page, 2);
+}
+
+/* Every wrapper answers `want` on s with valid arguments. */
+static void check_every_wrapper(msvc_store_t *s, const valid_args_t *a,
+                                int want) {
+  size_t n = 7;
+  CHECK_EQ_INT(msvc_store_ping(s), want);
+  CHECK_EQ_INT(msvc_store_user_insert(s, a->rec), want);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(s, a->rec->user->id, a->out), want);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(s, "x@example.com", a->out), want);
+  CHECK_EQ_INT(msvc_store_user_update(s, a->rec), want);
+  CHECK_EQ_INT(msvc_store_users_find_many(s, a->ids, 1, a->users, &n), want);
+  CHECK_EQ_INT(n, 0);
+  CHECK_EQ_INT(msvc_store_post_insert(s, a->post), want);
+  CHECK_EQ_INT(msvc_store_post_find(s, a->post->id, a->post_out), want);
+  CHECK_EQ_INT(msvc_store_post_update(s, a->post), want);
+  CHECK_EQ_INT(msvc_store_post_delete(s, a->post->id), want);
+  n = 7;
+  CHECK_EQ_INT(msvc_store_post_list(s, &a->q, a->page, &n), want);
+  CHECK_EQ_INT(n, 0);
+}
+
+/* A NULL method answers MSVC_EUNSUPPORTED through every wrapper (never a
+ * jump to 0), and open gets a complete config with defaults. */
+static void test_null_methods(void) {
+  msvc_store_config_t old = MSVC_STORE_CONFIG_INIT;
+  msvc_store_t *s = NULL;
+  valid_args_t a;
+  char err[256] = "";
+  CHECK_EQ_INT(
+      msvc_store_open_with(&stub_table, "stub:", NULL, &s, err, sizeof(err)),
+      0);
+  if (s == NULL)
+    return;
+  CHECK_EQ_INT(stub_cfg.size, sizeof(msvc_store_config_t));
+  CHECK_EQ_INT(stub_cfg.timeout_ms, 5000);
+  CHECK_EQ_STR(msvc_store_name(s), "stub");
+  CHECK_EQ_INT(msvc_store_reads_are_local(s), 0);
+  valid_args_init(&a);
+  check_every_wrapper(s, &a, MSVC_EUNSUPPORTED);
+  valid_args_free(&a);
+  msvc_store_close(s);
+
+  /* A caller built against an older header, whose config ends before
+   * `connections`: the backend sees its timeout and the default pool. */
+  old.timeout_ms = 1234;
+  old.connections = 7;
+  old.size = offsetof(msvc_store_config_t, connections);
+  CHECK_EQ_INT(
+      msvc_store_open_with(&stub_table, "stub:", &old, &s, err, sizeof(err)),
+      0);
+  CHECK_EQ_INT(stub_cfg.size, sizeof(msvc_store_config_t));
+  CHECK_EQ_INT(stub_cfg.timeout_ms, 1234);
+  CHECK_EQ_INT(stub_cfg.connections, 0);
+  msvc_store_close(s);
+  s = NULL;
+  old.size = 0; /* not initialised */
+  CHECK_EQ_INT(
+      msvc_store_open_with(&stub_table, "stub:", &old, &s, err, sizeof(err)),
+      MSVC_EINVAL);
+  CHECK(s == NULL);
+}
+
+/* Tables of versions this library does not know, or without open or
+ * close, are refused with a reason, before their open runs. */
+static void test_unusable_tables(void) {
+  const int versions[] = {0, 1, MSVC_STORE_MIN_VERSION - 1,
+                          MSVC_STORE_VERSION + 1, -1};
+  msvc_store_methods_t t;
+  msvc_store_t *s;
+  char err[256];
+  int opens = stub_opens;
+  for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+    t = stub_table;
+    t.version = versions[i];
+    s = (msvc_store_t *)&t; /* must be overwritten with NULL */
+    err[0] = '\0';
+    CHECK_EQ_INT(msvc_store_open_with(&t, "stub:", NULL, &s, err, sizeof(err)),
+                 MSVC_EINVAL);
+    CHECK(s == NULL);
+    CHECK(strstr(err, "version") != NULL);
+    CHECK_EQ_INT(msvc_store_register("badversion", &t), MSVC_EINVAL);
+  }
+  t = stub_table;
+  t.open = NULL;
+  CHECK_EQ_INT(msvc_store_open_with(&t, "stub:", NULL, &s, err, sizeof(err)),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_register("noopen", &t), MSVC_EINVAL);
+  t = stub_table;
+  t.close = NULL;
+  CHECK_EQ_INT(msvc_store_open_with(&t, "stub:", NULL, &s, NULL, 0),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(stub_opens, opens);
+  CHECK_EQ_INT(msvc_store_unregister("badversion"), MSVC_ENOTFOUND);
+}
+
+/* NULL where a pointer is required is MSVC_EINVAL from every function. */
+static void test_null_arguments(void) {
+  msvc_user_record_t bare = {NULL, NULL};
+  valid_args_t a;
+  msvc_store_t *s = NULL;
+  msvc_post_query_t q;
+  size_t n;
+  valid_args_init(&a);
+  check_every_wrapper(NULL, &a, MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_open(NULL, NULL, &s, NULL, 0), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_open(url, NULL, NULL, NULL, 0), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_open_with(NULL, url, NULL, &s, NULL, 0), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_open_with(&stub_table, NULL, NULL, &s, NULL, 0),
+               MSVC_EINVAL);
+  CHECK(msvc_store_name(NULL) == NULL);
+  CHECK_EQ_INT(msvc_store_reads_are_local(NULL), 0);
+  msvc_store_close(NULL);
+
+  CHECK_EQ_INT(msvc_store_user_insert(store, NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_user_insert(store, &bare), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_user_update(store, NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, NULL, a.out), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, a.rec->user->id, NULL),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, a.rec->user->id, &bare),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, NULL, a.out), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, "x@example.com", NULL),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_users_find_many(store, NULL, 1, a.users, &n),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_users_find_many(store, a.ids, 1, NULL, &n),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_users_find_many(store, a.ids, 1, a.users, NULL),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_post_insert(store, NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_post_update(store, NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_post_find(store, NULL, a.post_out), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_post_find(store, a.post->id, NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_post_delete(store, NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_post_list(store, NULL, a.page, &n), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_post_list(store, &a.q, NULL, &n), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_post_list(store, &a.q, a.page, NULL), MSVC_EINVAL);
+
+  /* Records the library never made, and out-of-range queries. */
+  msvc_user_free(a.users[0]);
+  a.users[0] = NULL;
+  CHECK_EQ_INT(msvc_store_users_find_many(store, a.ids, 1, a.users, &n),
+               MSVC_EINVAL);
+  msvc_post_free(a.page[1]);
+  a.page[1] = NULL;
+  CHECK_EQ_INT(msvc_store_post_list(store, &a.q, a.page, &n), MSVC_EINVAL);
+  q = a.q;
+  q.limit = 1;
+  CHECK_EQ_INT(msvc_store_post_list(store, &q, a.page, &n), 0);
+  q.limit = 0;
+  CHECK_EQ_INT(msvc_store_post_list(store, &q, a.page, &n), MSVC_EINVAL);
+  q.limit = 1;
+  snprintf(q.user_id, sizeof(q.user_id), "%s", "not-an-id");
+  CHECK_EQ_INT(msvc_store_post_list(store, &q, a.page, &n), MSVC_EINVAL);
+  q.user_id[0] = '\0';
+  q.has_cursor = 1;
+  CHECK_EQ_INT(msvc_store_post_list(store, &q, a.page, &n), MSVC_EINVAL);
+
+  /* A record whose own id is malformed cannot be written. */
+  snprintf(a.rec->user->id, MSVC_ID_SIZE, "%s", "zzzzzzzzzzzzzzzzzzzzzzzz");
+  CHECK_EQ_INT(msvc_store_user_insert(store, a.rec), MSVC_EINVAL);
+  snprintf(a.post->user_id, MSVC_ID_SIZE, "%s", "short");
+  CHECK_EQ_INT(msvc_store_post_insert(store, a.post), MSVC_EINVAL);
+  free(a.post->title);
+  a.post->title = NULL;
+  CHECK_EQ_INT(msvc_store_post_update(store, a.post), MSVC_EINVAL);
+
+  CHECK_EQ_INT(msvc_store_register(NULL, &stub_table), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_register("stub", NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_unregister(NULL), MSVC_EINVAL);
+  valid_args_free(&a);
+}
+
+/* ---- the registry -------------------------------------------------------- */
+
+/* "fwd:URL" opens URL underneath and forwards ping and lookups by email,
+ * counting them; every other method is left NULL. */
+typedef struct fwd {
+  msvc_store_t *inner;
+} fwd_t;
+
+static atomic_int fwd_calls;
+
+static int fwd_open(const char *u, const msvc_store_config_t *cfg, void **ctx,
+                    char *errbuf, size_t errlen) {
+  fwd_t *f = xmalloc(sizeof(*f));
+  int rc = msvc_store_open(strchr(u, ':') + 1, cfg, &f->inner, errbuf, errlen);
+  if (rc != 0) {
+    free(f);
+    return rc;
+  }
+  *ctx = f;
+  return 0;
+}
+
+static void fwd_close(void *ctx) {
+  fwd_t *f = ctx;
+  msvc_store_close(f->inner);
+  free(f);
+}
+
+static int fwd_ping(void *ctx) {
+  fwd_t *f = ctx;
+  atomic_fetch_add(&fwd_calls, 1);
+  return msvc_store_ping(f->inner);
+}
+
+static int fwd_find_by_email(void *ctx, const char *email,
+                             msvc_user_record_t *out) {
+  fwd_t *f = ctx;
+  atomic_fetch_add(&fwd_calls, 1);
+  return msvc_store_user_find_by_email(f->inner, email, out);
+}
+
+static const msvc_store_methods_t fwd_table = {
+    .version = MSVC_STORE_VERSION,
+    .name = "fwd",
+    .open = fwd_open,
+    .close = fwd_close,
+    .ping = fwd_ping,
+    .user_find_by_email = fwd_find_by_email,
+};
+
+static void test_scheme_rules(void) {
+  static const char *const bad[] = {
+      "",     "1fwd",
+      "-fwd", "f wd",
+      "fwd:", "f_wd",
+      "f/wd", "abcdefghijklmnopqrstuvwxyz012345" /* 32 bytes */};
+  const char *longest = "abcdefghijklmnopqrstuvwxyz01234"; /* 31 */
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    CHECK_EQ_INT(msvc_store_register(bad[i], &fwd_table), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_register(longest, &fwd_table), 0);
+  CHECK_EQ_INT(msvc_store_unregister(longest), 0);
+  CHECK_EQ_INT(msvc_store_register("a+b-c.d", &fwd_table), 0);
+  CHECK_EQ_INT(msvc_store_unregister("A+B-C.D"), 0);
+  /* The built-ins are taken, in any case, and cannot be removed. */
+  CHECK_EQ_INT(msvc_store_register("sqlite", &fwd_table), MSVC_EEXIST);
+  CHECK_EQ_INT(msvc_store_register("File", &fwd_table), MSVC_EEXIST);
+  CHECK_EQ_INT(msvc_store_unregister("sqlite"), MSVC_ENOTFOUND);
+#ifdef MSVC_HAVE_MONGO
+  CHECK_EQ_INT(msvc_mongo_register(), 0); /* again: harmless */
+  CHECK_EQ_INT(msvc_store_register("MongoDB", &fwd_table), MSVC_EEXIST);
+  CHECK_EQ_INT(msvc_store_register("mongodb+srv", &fwd_table), MSVC_EEXIST);
+#endif
+}
+
+static void test_register_and_open(void) {
+  char fwd_url[600], err[512] = "";
+  msvc_user_record_t *out = rec_out(), *rec = user_new("F", "f@example.com", 1);
+  msvc_store_t *s = NULL, *again = NULL;
+  CHECK_EQ_INT(msvc_store_register("fwd", &fwd_table), 0);
+  CHECK_EQ_INT(msvc_store_register("FWD", &stub_table), MSVC_EEXIST);
+  snprintf(fwd_url, sizeof(fwd_url), "FwD:%s", url);
+  CHECK_EQ_INT(msvc_store_open(fwd_url, NULL, &s, err, sizeof(err)), 0);
+  if (s == NULL) {
+    fprintf(stderr, "   open %s: %s\n", fwd_url, err);
+    msvc_store_unregister("fwd");
+    return;
+  }
+  CHECK_EQ_STR(msvc_store_name(s), "fwd");
+  CHECK_EQ_INT(msvc_store_ping(s), 0);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(s, "nobody@example.com", out),
+               MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_user_insert(s, rec), MSVC_EUNSUPPORTED);
+  CHECK_EQ_INT(atomic_load(&fwd_calls), 2);
+
+  /* Once unregistered, the scheme is unknown; open stores keep working. */
+  CHECK_EQ_INT(msvc_store_unregister("fwd"), 0);
+  CHECK_EQ_INT(msvc_store_unregister("fwd"), MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_open(fwd_url, NULL, &again, err, sizeof(err)),
+               MSVC_ECONFIG);
+  CHECK(again == NULL);
+  CHECK_EQ_INT(msvc_store_ping(s), 0);
+  msvc_store_close(s);
+  msvc_user_record_free(out);
+  msvc_user_record_free(rec);
+}
+
+static int dir_entries(const char *path) {
+  DIR *d = opendir(path);
+  struct dirent *e;
+  int n = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  return n;
+}
+
+/* An unknown scheme is MSVC_ECONFIG naming it and the known ones, and
+ * nothing appears on disk (it used to become an SQLite path). */
+static void test_unknown_scheme(void) {
+  static const char *const urls[] = {"postgres://db/app", "postgres:app.db",
+                                     "Postgres://db/app"};
+  const char *base = getenv("TMPDIR");
+  char dir[512], cwd[4096], err[512];
+  msvc_store_t *s;
+  snprintf(dir, sizeof(dir), "%s/msvc-scheme-XXXXXX",
+           base != NULL && *base != '\0' ? base : "/tmp");
+  if (mkdtemp(dir) == NULL || getcwd(cwd, sizeof(cwd)) == NULL ||
+      chdir(dir) != 0) {
+    CHECK(0);
+    return;
+  }
+  for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+    s = NULL;
+    err[0] = '\0';
+    CHECK_EQ_INT(msvc_store_open(urls[i], NULL, &s, err, sizeof(err)),
+                 MSVC_ECONFIG);
+    CHECK(s == NULL);
+    CHECK(strcasestr(err, "\"postgres\"") != NULL);
+    CHECK(strstr(err, "sqlite") != NULL);
+    if (i == 0)
+      fprintf(stderr, "   %s: %s\n", urls[i], err);
+  }
+  CHECK_EQ_INT(msvc_store_open(urls[0], NULL, &s, NULL, 0), MSVC_ECONFIG);
+  CHECK_EQ_INT(dir_entries("."), 0);
+  CHECK_EQ_INT(chdir(cwd), 0);
+  CHECK_EQ_INT(dir_entries(dir), 0);
+  rmdir(dir);
+}
+
+enum { REGISTRARS = 4, REGISTRATIONS = 200 };
+
+/* Registers and unregisters schemes of its own while others do too. */
+static void *registrar(void *arg) {
+  int *failures = arg, index = *failures;
+  *failures = 0;
+  for (int i = 0; i < REGISTRATIONS; i++) {
+    char scheme[32];
+    snprintf(scheme, sizeof(scheme), "t%dn%d", index, i);
+    *failures += msvc_store_register(scheme, &stub_table) != 0;
+    if (i % 2 == 1) {
+      snprintf(scheme, sizeof(scheme), "T%dN%d", index, i - 1);
+      *failures += msvc_store_unregister(scheme) != 0;
+    }
+  }
+  for (int i = 1; i < REGISTRATIONS; i += 2) {
+    char scheme[32];
+    snprintf(scheme, sizeof(scheme), "t%dn%d", index, i);
+    *failures += msvc_store_unregister(scheme) != 0;
+  }
+  return NULL;
+}
+
+static void test_registry_threads(void) {
+  pthread_t th[REGISTRARS];
+  int failures[REGISTRARS], total = 0;
+  for (int i = 0; i < REGISTRARS; i++) {
+    failures[i] = i;
+    pthread_create(&th[i], NULL, registrar, &failures[i]);
+  }
+  for (int i = 0; i < REGISTRARS; i++) {
+    pthread_join(th[i], NULL);
+    total += failures[i];
+  }
+  CHECK_EQ_INT(total, 0);
+  CHECK_EQ_INT(msvc_store_unregister("t0n0"), MSVC_ENOTFOUND);
+}
+
 int main(int argc, char **argv) {
   char err[512] = "";
   int rc;
@@ -890,20 +1347,40 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s DATABASE_URL\n", argv[0]);
     return 2;
   }
-  rc = msvc_store_open(argv[1], NULL, &store, err, sizeof(err));
+  url = argv[1];
+  if (strncasecmp(url, "mongodb", 7) == 0) {
+#ifdef MSVC_HAVE_MONGO
+    rc = msvc_mongo_register();
+    if (rc != 0) {
+      fprintf(stderr, "msvc_mongo_register: %s\n", msvc_err_name(rc));
+      return 1;
+    }
+#else
+    fprintf(stderr, "%s: built without the MongoDB module\n", argv[0]);
+    return 2;
+#endif
+  }
+  rc = msvc_store_open(url, NULL, &store, err, sizeof(err));
   if (rc != 0) {
-    fprintf(stderr, "cannot open %s: %s: %s\n", argv[1], msvc_err_name(rc),
-            err);
+    fprintf(stderr, "cannot open %s: %s: %s\n", url, msvc_err_name(rc), err);
     return 1;
   }
-  if (msvc_idgen_new(&gen) != 0) {
+  if (msvc__idgen_new(&gen) != 0) {
     msvc_store_close(store);
     return 2;
   }
   new_id(run_tag);
   /* A day ahead: this run's posts are the newest in the store. */
-  base_ms = msvc_now_ms() + 86400000;
-  fprintf(stderr, "backend %s\n", msvc_store_get_methods(store)->name);
+  base_ms = msvc__realtime_ms() + 86400000;
+  fprintf(stderr, "backend %s\n", msvc_store_name(store));
+
+  RUN(test_null_methods);
+  RUN(test_unusable_tables);
+  RUN(test_null_arguments);
+  RUN(test_scheme_rules);
+  RUN(test_register_and_open);
+  RUN(test_unknown_scheme);
+  RUN(test_registry_threads);
 
   RUN(test_ping);
   RUN(test_user_round_trip);
@@ -919,6 +1396,6 @@ int main(int argc, char **argv) {
   RUN(test_paging_while_writing);
 
   msvc_store_close(store);
-  msvc_idgen_free(gen);
+  msvc__idgen_free(gen);
   TEST_MAIN_END();
 }

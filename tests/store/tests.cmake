@@ -1,14 +1,20 @@
 # Store tests: the conformance program (tests/store/conformance.c) runs the
-# whole store contract against the DATABASE_URL it is given, so every
-# backend is held to the same checks.  Here it runs on SQLite, on a file
-# the fixture "store_sqlite_fresh" deletes first (with its WAL and shared
-# memory files) so each run starts from an empty database.  Other backends
-# add their own run of the same target (for MongoDB, under the FerretDB
-# fixture of tests/mongo).
+# whole store contract, and the wrappers' and registry's own rules, against
+# the DATABASE_URL it is given, so every backend is held to the same checks.
+# Here it runs on SQLite, on a file the fixture "store_sqlite_fresh"
+# deletes first (with its WAL and shared memory files) so each run starts
+# from an empty database.  Other backends add their own run of the same
+# target (for MongoDB, under the FerretDB fixture of tests/mongo); when the
+# MongoDB module is built the program links it, and registers it for
+# mongodb URLs.
 add_executable(store_conformance ${CMAKE_CURRENT_LIST_DIR}/conformance.c)
 target_compile_definitions(store_conformance PRIVATE _GNU_SOURCE)
 target_include_directories(store_conformance PRIVATE
   ${PROJECT_SOURCE_DIR}/tests/unit)
+if(TARGET msvc_mongo_static)
+  target_compile_definitions(store_conformance PRIVATE MSVC_HAVE_MONGO=1)
+  target_link_libraries(store_conformance PRIVATE msvc_mongo_static)
+endif()
 target_link_libraries(store_conformance PRIVATE msvc_static Threads::Threads)
 
 set(MSVC_STORE_SQLITE_DB ${CMAKE_CURRENT_BINARY_DIR}/store/conformance.db)

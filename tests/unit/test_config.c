@@ -2,13 +2,14 @@
  * usage text, per role.
  *
  * The lists of flags below are written out by hand on purpose: they are
- * the contract the executables document, checked against the library's
+ * the contract the executables document, checked against the servers'
  * own table through its only outputs (loading and usage).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "internal.h"
 #include "testutil.h"
 

@@ -3,15 +3,17 @@
  * identical answers from all three strategies, request counts, the cache
  * (hits, expiry, bound, never another user's details), failover over
  * refused, hanging, garbage and failing endpoints, an endpoint coming back,
- * the headers that must arrive, non-blocking calls, threads and ping.
- * The only timing checks are generous upper bounds that prove a deadline
- * held. */
+ * the headers that must arrive, non-blocking calls, threads and ping, the
+ * error detail a failure leaves, and HTTPS upstreams (a test CA accepted, a
+ * wrong one refused).  The only timing checks are generous upper bounds
+ * that prove a deadline held. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
-#include "resolver_cache.h"
+#include "msvc/http_resolver.h"
+#include "resolver/http/cache.h"
 #include "standin.h"
 #include "testutil.h"
 
@@ -54,51 +56,75 @@ static int known(int index) {
 
 /* Counts slots that differ from the stand-in's table; a filled slot with
  * another user's details is always an error, an empty one only when
- * `complete`. */
-static int page_errors(const msvc_id_t ids[PAGE], const msvc_user_t *out,
+ * `complete`.  A filled slot carries its id lower-cased. */
+static int page_errors(const msvc_id_t ids[PAGE], msvc_user_t *const *out,
                        int complete) {
   int errors = 0;
   for (int i = 0; i < PAGE; i++) {
-    char name[32], email[64];
+    char name[32], email[64], id[MSVC_ID_SIZE];
     int index = page[i] & 0xff;
     snprintf(name, sizeof(name), "User %d", index);
     snprintf(email, sizeof(email), "user%d@example.com", index);
-    if (out[i].id[0] == '\0') {
+    memcpy(id, ids[i].hex, sizeof(id));
+    msvc__ascii_lower(id);
+    if (out[i]->id[0] == '\0') {
       errors += known(page[i]) && complete;
       continue;
     }
-    if (!known(page[i]) || strcmp(out[i].id, ids[i].hex) != 0 ||
-        out[i].name == NULL || strcmp(out[i].name, name) != 0 ||
-        out[i].email == NULL || strcmp(out[i].email, email) != 0) {
-      fprintf(stderr, "slot %d: %s %s %s\n", i, out[i].id,
-              out[i].name ? out[i].name : "-",
-              out[i].email ? out[i].email : "-");
+    if (!known(page[i]) || strcmp(out[i]->id, id) != 0 ||
+        out[i]->name == NULL || strcmp(out[i]->name, name) != 0 ||
+        out[i]->email == NULL || strcmp(out[i]->email, email) != 0) {
+      fprintf(stderr, "slot %d: %s %s %s\n", i, out[i]->id,
+              out[i]->name ? out[i]->name : "-",
+              out[i]->email ? out[i]->email : "-");
       errors++;
     }
   }
   return errors;
 }
 
-static void clear_page(msvc_user_t *out) {
-  for (int i = 0; i < PAGE; i++)
-    msvc_user_clear(&out[i]);
+/* n zeroed users from the library, as a caller of resolve() passes. */
+static msvc_user_t **users_new(size_t n) {
+  msvc_user_t **out = NULL;
+  CHECK_EQ_INT(msvc__users_alloc(n, &out), 0);
+  return out;
 }
 
-/* Resolves the page and checks that it is whole and right. */
+static void clear_page(msvc_user_t **out) {
+  msvc_users_free(out, PAGE);
+}
+
+/* A call context with flags and a request id. */
+static msvc_call_t call_with(unsigned flags, const char *rid) {
+  msvc_call_t call = MSVC_CALL_INIT;
+  call.flags = flags;
+  call.request_id = rid;
+  return call;
+}
+
+static msvc_resolver_stats_t stats_of(msvc_resolver_t *r) {
+  msvc_resolver_stats_t st = MSVC_RESOLVER_STATS_INIT;
+  CHECK_EQ_INT(msvc_resolver_stats(r, &st), 0);
+  return st;
+}
+
+/* Resolves the page into a fresh *out (freed with clear_page) and checks
+ * that it is whole and right. */
 static int resolve_page(msvc_resolver_t *r, unsigned flags, const char *rid,
-                        msvc_user_t out[PAGE]) {
+                        msvc_user_t ***out) {
+  msvc_call_t call = call_with(flags, rid);
   msvc_id_t ids[PAGE];
   int rc;
   make_page(ids);
-  memset(out, 0, PAGE * sizeof(*out));
-  rc = msvc_resolver_resolve(r, ids, PAGE, flags, rid, out);
-  CHECK_EQ_INT(page_errors(ids, out, rc == 0), 0);
+  *out = users_new(PAGE);
+  rc = msvc_resolver_resolve(r, &call, ids, PAGE, *out);
+  CHECK_EQ_INT(page_errors(ids, *out, rc == 0), 0);
   return rc;
 }
 
 static int resolve_page_ok(msvc_resolver_t *r) {
-  msvc_user_t out[PAGE];
-  int rc = resolve_page(r, 0, NULL, out);
+  msvc_user_t **out;
+  int rc = resolve_page(r, 0, NULL, &out);
   clear_page(out);
   return rc;
 }
@@ -140,7 +166,9 @@ static standin_t ok_srv;
 
 static void test_config(void) {
   static const char *bad[] = {"",
-                              "https://127.0.0.1:1",
+                              "ftp://127.0.0.1:1",
+                              "http://u:p@127.0.0.1:1",
+                              "http://127.0.0.1:1/api",
                               "http://127.0.0.1:1,,http://127.0.0.1:2",
                               "http://127.0.0.1:1, junk",
                               "http://127.0.0.1:1,",
@@ -185,18 +213,55 @@ static void test_config(void) {
   r = open_resolver(&c);
   CHECK(r != NULL && strcmp(msvc_resolver_name(r), "cached") == 0);
   msvc_resolver_free(r);
+  c.urls = "https://127.0.0.1:1, HTTPS://localhost/";
+  r = open_resolver(&c); /* https:// upstreams are accepted */
+  msvc_resolver_free(r);
+}
+
+/* NULL arguments, the static initialiser, and configs of other sizes. */
+static void test_config_abi(void) {
+  msvc_http_resolver_config_t a, b = MSVC_HTTP_RESOLVER_CONFIG_INIT;
+  msvc_resolver_t *r = (msvc_resolver_t *)1;
+  char urls[64], err[256] = "";
+  msvc_http_resolver_config_init(&a);
+  CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+  CHECK_EQ_INT(a.size, sizeof(a));
+  msvc_http_resolver_config_init(NULL); /* no crash */
+  CHECK_EQ_INT(msvc_resolver_http_new(NULL, &r, err, sizeof(err)), MSVC_EINVAL);
+  CHECK(r == NULL);
+  CHECK_EQ_INT(msvc_resolver_http_new(&a, NULL, err, sizeof(err)), MSVC_EINVAL);
+  /* A config never initialised (size 0) is refused, not read. */
+  memset(&a, 0, sizeof(a));
+  a.urls = ok_srv.url;
+  CHECK_EQ_INT(msvc_resolver_http_new(&a, &r, NULL, 0), MSVC_EINVAL);
+  /* A program built before ca_file existed: its config ends earlier and
+   * the rest takes the defaults. */
+  msvc_http_resolver_config_init(&a);
+  a.size = offsetof(msvc_http_resolver_config_t, ca_file);
+  a.ca_file = "/nonexistent/must-not-be-read.pem";
+  snprintf(urls, sizeof(urls), "%s", ok_srv.url);
+  a.urls = urls;
+  a.strategy = MSVC_RESOLVER_BATCH;
+  r = open_resolver(&a);
+  /* The URL list was copied: the caller's buffer may change. */
+  memset(urls, 'x', sizeof(urls) - 1);
+  if (r != NULL) {
+    CHECK_EQ_STR(msvc_resolver_name(r), "batch");
+    CHECK_EQ_INT(resolve_page_ok(r), 0);
+  }
+  msvc_resolver_free(r);
 }
 
 /* ---- the three strategies ---- */
 
 /* "id|name|email;" for every slot: what a rendered page would show. */
-static void render(const msvc_user_t *out, char *buf, size_t len) {
+static void render(msvc_user_t *const *out, char *buf, size_t len) {
   size_t at = 0;
   buf[0] = '\0';
   for (int i = 0; i < PAGE && at < len; i++)
-    at += (size_t)snprintf(buf + at, len - at, "%s|%s|%s;", out[i].id,
-                           out[i].name ? out[i].name : "",
-                           out[i].email ? out[i].email : "");
+    at += (size_t)snprintf(buf + at, len - at, "%s|%s|%s;", out[i]->id,
+                           out[i]->name ? out[i]->name : "",
+                           out[i]->email ? out[i]->email : "");
 }
 
 static void test_strategies_agree(void) {
@@ -205,15 +270,15 @@ static void test_strategies_agree(void) {
   for (int s = 0; s < 3; s++) {
     msvc_resolver_t *r = open_simple(ok_srv.url, strategies[s]);
     msvc_resolver_stats_t st;
-    msvc_user_t out[PAGE];
+    msvc_user_t **out;
     if (r == NULL)
       return;
     CHECK_EQ_STR(msvc_resolver_name(r), names[s]);
     standin_clear_log(&ok_srv);
-    CHECK_EQ_INT(resolve_page(r, 0, NULL, out), 0);
+    CHECK_EQ_INT(resolve_page(r, 0, NULL, &out), 0);
     render(out, shown[s], sizeof(shown[s]));
     clear_page(out);
-    msvc_resolver_stats(r, &st);
+    st = stats_of(r);
     if (strategies[s] == MSVC_RESOLVER_INDIVIDUAL) {
       CHECK_EQ_INT(standin_count(&ok_srv, "/api/getUser/"), PAGE_DISTINCT);
       CHECK_EQ_INT(standin_count(&ok_srv, "/api/getUsers"), 0);
@@ -272,7 +337,7 @@ static void test_cached_hits_and_expiry(void) {
   CHECK_EQ_INT(resolve_page_ok(r), 0); /* from the cache: no request */
   if (standin_now_ms() - t0 < 900) {   /* unless the machine stalled */
     CHECK_EQ_INT(standin_count(&ok_srv, "/api/"), 1);
-    msvc_resolver_stats(r, &st);
+    st = stats_of(r);
     CHECK_EQ_INT(st.hits, PAGE_DISTINCT);
     CHECK_EQ_INT(st.misses, PAGE_DISTINCT);
     CHECK_EQ_INT(st.requests, 1);
@@ -280,7 +345,7 @@ static void test_cached_hits_and_expiry(void) {
   standin_sleep_ms(1300); /* past the 1 s time-to-live */
   CHECK_EQ_INT(resolve_page_ok(r), 0);
   CHECK(standin_count(&ok_srv, "/api/getUsers") >= 2);
-  msvc_resolver_stats(r, &st);
+  st = stats_of(r);
   CHECK(st.misses >= 2 * PAGE_DISTINCT);
   msvc_resolver_free(r);
 }
@@ -290,7 +355,7 @@ static void test_cached_bounded(void) {
   msvc_resolver_stats_t st;
   msvc_resolver_t *r;
   msvc_id_t ids[8];
-  msvc_user_t out[8];
+  msvc_user_t **out;
   config_for(&c, ok_srv.url, MSVC_RESOLVER_CACHED);
   c.cache_size = 5;
   r = open_resolver(&c);
@@ -299,18 +364,18 @@ static void test_cached_bounded(void) {
   for (int i = 0; i < 8; i++)
     make_id(&ids[i], 20 + i);
   for (int round = 0; round < 2; round++) {
-    memset(out, 0, sizeof(out));
-    CHECK_EQ_INT(msvc_resolver_resolve(r, ids, 8, 0, NULL, out), 0);
+    out = users_new(8);
+    CHECK_EQ_INT(msvc_resolver_resolve(r, NULL, ids, 8, out), 0);
     for (int i = 0; i < 8; i++) {
       char name[32];
       snprintf(name, sizeof(name), "User %d", 20 + i);
-      CHECK(out[i].name != NULL && strcmp(out[i].name, name) == 0);
-      msvc_user_clear(&out[i]);
+      CHECK(out[i]->name != NULL && strcmp(out[i]->name, name) == 0);
     }
+    msvc_users_free(out, 8);
   }
   /* Five entries at most survive the first call: the second one misses at
    * least three ids and asks again. */
-  msvc_resolver_stats(r, &st);
+  st = stats_of(r);
   CHECK(st.hits <= 5);
   CHECK(st.misses >= 8 + 3);
   CHECK_EQ_INT(st.requests, 2);
@@ -343,7 +408,7 @@ static void test_cache_structure(void) {
   /* The five most recent are there, the older ones are gone. */
   CHECK_EQ_INT(msvc__user_cache_get(cache, "5f00000000000000000000c3", 0, &got),
                MSVC__CACHE_FOUND);
-  msvc_user_clear(&got);
+  msvc__user_reset(&got);
   CHECK_EQ_INT(msvc__user_cache_get(cache, "5f00000000000000000000c2", 0, &got),
                MSVC__CACHE_MISS);
   /* Least recently used goes first: c3 was just read, so c4 is evicted. */
@@ -356,13 +421,13 @@ static void test_cache_structure(void) {
                MSVC__CACHE_FOUND);
   CHECK_EQ_STR(got.id, "5f00000000000000000000c3");
   CHECK_EQ_STR(got.name, "n");
-  msvc_user_clear(&got);
+  msvc__user_reset(&got);
   /* Expiry: fresh before expires_ms, gone from it on. */
   CHECK_EQ_INT(
       msvc__user_cache_get(cache, "5f0000000000000000000aaa", 999, &got),
       MSVC__CACHE_FOUND);
   CHECK_EQ_STR(got.name, "new");
-  msvc_user_clear(&got);
+  msvc__user_reset(&got);
   CHECK_EQ_INT(msvc__user_cache_count(cache), 5);
   CHECK_EQ_INT(
       msvc__user_cache_get(cache, "5f0000000000000000000aaa", 1000, &got),
@@ -382,7 +447,7 @@ static void test_cache_structure(void) {
       msvc__user_cache_get(cache, "5f0000000000000000000bbb", 10, &got),
       MSVC__CACHE_FOUND);
   CHECK_EQ_STR(got.name, "now exists");
-  msvc_user_clear(&got);
+  msvc__user_reset(&got);
   CHECK_EQ_INT(msvc__user_cache_count(cache), 5);
   CHECK_EQ_INT(msvc__user_cache_put(cache, "short", &u, 50), MSVC_EINVAL);
   msvc__user_cache_free(cache);
@@ -400,16 +465,16 @@ static void test_never_another_users_details(void) {
   }
   for (int s = 0; s < 3; s++) {
     msvc_resolver_t *r = open_simple(evil.url, strategies[s]);
-    msvc_user_t out[PAGE];
+    msvc_user_t **out;
     int rc;
     if (r == NULL)
       continue;
     for (int round = 0; round < 2; round++) {
-      rc = resolve_page(r, 0, NULL, out); /* checks every filled slot */
+      rc = resolve_page(r, 0, NULL, &out); /* checks every filled slot */
       if (strategies[s] == MSVC_RESOLVER_INDIVIDUAL) {
         CHECK_EQ_INT(rc, MSVC_EUNAVAIL);
         for (int i = 0; i < PAGE; i++)
-          CHECK(out[i].id[0] == '\0');
+          CHECK(out[i]->id[0] == '\0');
       } else {
         CHECK_EQ_INT(rc, 0);
       }
@@ -492,14 +557,14 @@ static void test_all_down(void) {
   two_urls(urls, sizeof(urls), a, b);
   for (int s = 0; s < 3; s++) {
     msvc_resolver_t *r = open_simple(urls, strategies[s]);
-    msvc_user_t out[PAGE];
+    msvc_user_t **out;
     int64_t t0 = standin_now_ms();
     if (r == NULL)
       continue;
-    CHECK_EQ_INT(resolve_page(r, 0, NULL, out), MSVC_EUNAVAIL);
+    CHECK_EQ_INT(resolve_page(r, 0, NULL, &out), MSVC_EUNAVAIL);
     CHECK(standin_now_ms() - t0 < 5000);
     for (int i = 0; i < PAGE; i++)
-      CHECK(out[i].id[0] == '\0');
+      CHECK(out[i]->id[0] == '\0');
     clear_page(out);
     CHECK_EQ_INT(msvc_resolver_ping(r), MSVC_EUNAVAIL);
     msvc_resolver_free(r);
@@ -596,7 +661,7 @@ static void test_faulty_endpoint(void) {
       for (int i = 0; i < 3; i++)
         CHECK_EQ_INT(resolve_page_ok(r), 0);
       CHECK(standin_count(&bad, "/api/") >= 1); /* it was tried */
-      msvc_resolver_stats(r, &st);
+      st = stats_of(r);
       CHECK(st.failures >= 1);
       msvc_resolver_free(r);
     }
@@ -614,7 +679,7 @@ static void test_headers(void) {
   for (int s = 0; s < 3; s++) {
     msvc_http_resolver_config_t c;
     msvc_resolver_t *r;
-    msvc_user_t out[PAGE];
+    msvc_user_t **out;
     char value[256];
     int missing;
     config_for(&c, ok_srv.url, strategies[s]);
@@ -624,7 +689,7 @@ static void test_headers(void) {
     if (r == NULL)
       continue;
     standin_clear_log(&ok_srv);
-    CHECK_EQ_INT(resolve_page(r, 0, "req-42", out), 0);
+    CHECK_EQ_INT(resolve_page(r, 0, "req-42", &out), 0);
     clear_page(out);
     standin_header(&ok_srv, "/api/", "authorization", value, sizeof(value),
                    &missing);
@@ -639,7 +704,7 @@ static void test_headers(void) {
     c.strategy = MSVC_RESOLVER_BATCH;
     r = open_resolver(&c);
     standin_clear_log(&ok_srv);
-    CHECK_EQ_INT(resolve_page(r, 0, "a\r\nX-Evil: 1", out), 0);
+    CHECK_EQ_INT(resolve_page(r, 0, "a\r\nX-Evil: 1", &out), 0);
     clear_page(out);
     standin_header(&ok_srv, "/api/", "x-evil", value, sizeof(value), &missing);
     CHECK_EQ_INT(missing, 1);
@@ -653,13 +718,13 @@ static void test_headers(void) {
 static void test_header_credential_edge_cases(void) {
   msvc_http_resolver_config_t c;
   msvc_resolver_t *r;
-  msvc_user_t out[PAGE];
+  msvc_user_t **out;
   char value[64];
   int missing;
   config_for(&c, ok_srv.url, MSVC_RESOLVER_BATCH);
   r = open_resolver(&c); /* no credential: no Authorization */
   standin_clear_log(&ok_srv);
-  CHECK_EQ_INT(resolve_page(r, 0, NULL, out), 0);
+  CHECK_EQ_INT(resolve_page(r, 0, NULL, &out), 0);
   clear_page(out);
   standin_header(&ok_srv, "/api/", "authorization", value, sizeof(value),
                  &missing);
@@ -669,7 +734,7 @@ static void test_header_credential_edge_cases(void) {
   c.credential_arg = "tok\r\nX-Evil: 1";
   r = open_resolver(&c);
   standin_clear_log(&ok_srv);
-  CHECK_EQ_INT(resolve_page(r, 0, NULL, out), MSVC_EUNAVAIL);
+  CHECK_EQ_INT(resolve_page(r, 0, NULL, &out), MSVC_EUNAVAIL);
   clear_page(out);
   CHECK_EQ_INT(standin_count(&ok_srv, "/"), 0);
   msvc_resolver_free(r);
@@ -681,22 +746,21 @@ static void test_nonblock(void) {
   for (int s = 0; s < 3; s++) {
     msvc_resolver_t *r = open_simple(ok_srv.url, strategies[s]);
     msvc_resolver_stats_t st;
-    msvc_user_t out[PAGE];
+    msvc_user_t **out;
     if (r == NULL)
       continue;
     standin_clear_log(&ok_srv);
-    CHECK_EQ_INT(resolve_page(r, MSVC_RESOLVE_NONBLOCK, NULL, out),
-                 MSVC_EWOULDBLOCK);
+    CHECK_EQ_INT(resolve_page(r, MSVC_NOWAIT, NULL, &out), MSVC_EWOULDBLOCK);
     clear_page(out);
     CHECK_EQ_INT(standin_count(&ok_srv, "/"), 0);
-    msvc_resolver_stats(r, &st);
+    st = stats_of(r);
     CHECK_EQ_INT(st.hits + st.misses + st.requests, 0);
     if (strategies[s] == MSVC_RESOLVER_CACHED) {
       CHECK_EQ_INT(resolve_page_ok(r), 0); /* warms the cache */
-      CHECK_EQ_INT(resolve_page(r, MSVC_RESOLVE_NONBLOCK, NULL, out), 0);
+      CHECK_EQ_INT(resolve_page(r, MSVC_NOWAIT, NULL, &out), 0);
       clear_page(out);
       CHECK_EQ_INT(standin_count(&ok_srv, "/"), 1);
-      msvc_resolver_stats(r, &st);
+      st = stats_of(r);
       CHECK_EQ_INT(st.hits, PAGE_DISTINCT);
     }
     msvc_resolver_free(r);
@@ -708,10 +772,9 @@ static void *thread_main(void *arg) {
   long bad = 0;
   for (int i = 0; i < 5; i++) {
     msvc_id_t ids[PAGE];
-    msvc_user_t out[PAGE];
+    msvc_user_t **out = users_new(PAGE);
     make_page(ids);
-    memset(out, 0, sizeof(out));
-    bad += msvc_resolver_resolve(r, ids, PAGE, 0, NULL, out) != 0;
+    bad += msvc_resolver_resolve(r, NULL, ids, PAGE, out) != 0;
     bad += page_errors(ids, out, 1);
     clear_page(out);
   }
@@ -758,6 +821,101 @@ static void test_ping(void) {
   msvc_resolver_free(r);
 }
 
+/* ---- what a failure says ---- */
+
+/* The detail a failing call leaves for msvc_errmsg(): the upstream that
+ * failed and why. */
+static void test_error_detail(void) {
+  static const int marker = 0; /* stands for the msvc_t of the call */
+  char dead[64];
+  msvc_resolver_t *r;
+  int rc;
+  snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", standin_dead_port());
+  r = open_simple(dead, MSVC_RESOLVER_BATCH);
+  if (r == NULL)
+    return;
+  msvc__errmsg_clear();
+  rc = resolve_page_ok(r);
+  CHECK_EQ_INT(rc, MSVC_EUNAVAIL);
+  msvc__errmsg_finish(&marker, rc);
+  if (strstr(msvc__errmsg_get(&marker), dead) == NULL)
+    fprintf(stderr, "   detail: %s\n", msvc__errmsg_get(&marker));
+  CHECK(strstr(msvc__errmsg_get(&marker), dead) != NULL);
+  msvc_resolver_free(r);
+}
+
+/* ---- HTTPS upstreams ---- */
+
+static void test_https(void) {
+  static const int marker = 0;
+  standin_pki_t pki;
+  standin_t tls;
+  if (!standin_pki_available() || standin_pki_make(&pki) != 0) {
+    fprintf(stderr, "   skipped: openssl is missing or failed\n");
+    return;
+  }
+  memset(&tls, 0, sizeof(tls));
+  CHECK_EQ_INT(standin_start_tls(&tls, "ok", 0, pki.cert, pki.key), 0);
+  for (int s = 0; s < 3; s++) {
+    msvc_http_resolver_config_t c;
+    msvc_resolver_t *r;
+    int rc;
+    /* (a) the CA that signed the certificate: lookups work, twice (the
+     * second on a kept-alive connection). */
+    config_for(&c, tls.url, strategies[s]);
+    c.ca_file = pki.ca;
+    c.cache_size = 1;
+    r = open_resolver(&c);
+    if (r != NULL) {
+      CHECK_EQ_INT(resolve_page_ok(r), 0);
+      CHECK_EQ_INT(resolve_page_ok(r), 0);
+      CHECK_EQ_INT(msvc_resolver_ping(r), 0);
+    }
+    msvc_resolver_free(r);
+    /* (b) another CA (of the same name): the certificate is refused. */
+    c.ca_file = pki.other_ca;
+    r = open_resolver(&c);
+    if (r != NULL) {
+      msvc__errmsg_clear();
+      rc = resolve_page_ok(r);
+      CHECK_EQ_INT(rc, MSVC_EUNAVAIL);
+      msvc__errmsg_finish(&marker, rc);
+      CHECK(strstr(msvc__errmsg_get(&marker), "certificate") != NULL);
+      CHECK_EQ_INT(msvc_resolver_ping(r), MSVC_EUNAVAIL);
+    }
+    msvc_resolver_free(r);
+  }
+  /* The stand-in saw only the lookups made with the right CA. */
+  CHECK(standin_count(&tls, "/api/") >= 3);
+  standin_stop(&tls);
+  standin_pki_remove(&pki);
+}
+
+/* (c) Name lookups are bounded by the deadline too: an upstream whose
+ * name takes seconds to look up costs a call no more than timeout_ms. */
+static void test_dns_deadline(void) {
+  char urls[256];
+  snprintf(urls, sizeof(urls), "https://%s:443, http://%s:80",
+           STANDIN_SLOW_HOST, STANDIN_SLOW_HOST);
+  for (int s = 0; s < 3; s++) {
+    msvc_http_resolver_config_t c;
+    msvc_resolver_t *r;
+    int64_t t0;
+    config_for(&c, urls, strategies[s]);
+    c.timeout_ms = 500;
+    r = open_resolver(&c);
+    if (r == NULL)
+      continue;
+    t0 = standin_now_ms();
+    CHECK_EQ_INT(resolve_page_ok(r), MSVC_EUNAVAIL);
+    CHECK_EQ_INT(msvc_resolver_ping(r), MSVC_EUNAVAIL);
+    CHECK(standin_now_ms() - t0 < STANDIN_SLOW_DNS_MS - 1000);
+    msvc_resolver_free(r);
+  }
+  /* Let the abandoned lookups end, so that the process exits clean. */
+  standin_sleep_ms(STANDIN_SLOW_DNS_MS);
+}
+
 int main(void) {
   if (!standin_available()) {
     printf("skipped: python3 or the stand-in script is missing\n");
@@ -770,6 +928,7 @@ int main(void) {
     fprintf(stderr, "could not start the stand-in\n");
     return 1;
   }
+  RUN(test_config_abi);
   RUN(test_strategies_agree);
   RUN(test_individual_concurrent);
   RUN(test_cached_hits_and_expiry);
@@ -785,6 +944,9 @@ int main(void) {
   RUN(test_nonblock);
   RUN(test_threads);
   RUN(test_ping);
+  RUN(test_error_detail);
+  RUN(test_https);
+  RUN(test_dns_deadline);
   standin_stop(&ok_srv);
   TEST_MAIN_END();
 }

@@ -1,4 +1,6 @@
-/* test_json.c - strict JSON input and direct JSON output (libmsvc/json.c).
+/* test_json.c - the JSON wire format (libmsvc/wire/json.c): strict input
+ * and direct output, with the buffer (base/buf.c) and the timestamps
+ * (base/timestamp.c) it writes with.
  *
  * Writers are checked twice: against exact expected bytes (the contract's
  * shapes, no spaces, '/' unescaped) and by parsing what they wrote back
@@ -12,62 +14,69 @@
 #include <string.h>
 #include <time.h>
 
-#include "msvc/json.h"
 #include "testutil.h"
+#include "wire/json.h"
 
 #define ID_A "65b3a1f2c9e77a0012345678"
 #define ID_B "65b3a1f2c9e77a00123456ff"
 
 #define ALL_USER_FIELDS                                                        \
-  (MSVC_FIELD_NAME | MSVC_FIELD_EMAIL | MSVC_FIELD_PASSWORD |                  \
-   MSVC_FIELD_CURRENT_PASSWORD)
+  (MSVC__FIELD_NAME | MSVC__FIELD_EMAIL | MSVC__FIELD_PASSWORD |               \
+   MSVC__FIELD_CURRENT_PASSWORD)
+
+/* An empty errors object; the test frees it with msvc_errors_free. */
+static msvc_errors_t *errs_new(void) {
+  msvc_errors_t *errs = NULL;
+  CHECK_EQ_INT(msvc_errors_new(&errs), 0);
+  return errs;
+}
 
 /* Renders with fn into a fresh buffer and compares with want. */
 #define CHECK_RENDER(want, call)                                               \
   do {                                                                         \
-    msvc_buf_t b_;                                                             \
-    msvc_buf_init(&b_);                                                        \
+    msvc__buf_t b_;                                                            \
+    msvc__buf_init(&b_);                                                       \
     call(&b_);                                                                 \
     CHECK(!b_.failed);                                                         \
     CHECK_EQ_STR(b_.data, want);                                               \
-    msvc_buf_free(&b_);                                                        \
+    msvc__buf_free(&b_);                                                       \
   } while (0)
 
 /* ---- buffer ------------------------------------------------------------- */
 
 static void test_buf(void) {
-  msvc_buf_t b;
+  msvc__buf_t b;
   size_t cap;
-  msvc_buf_init(&b);
+  msvc__buf_init(&b);
   CHECK(b.data == NULL && b.len == 0 && !b.failed);
-  msvc_buf_puts(&b, "ab");
-  msvc_buf_append(&b, "cdef", 2);
-  msvc_buf_append(&b, NULL, 0);
-  msvc_buf_puts(&b, NULL);
+  msvc__buf_puts(&b, "ab");
+  msvc__buf_append(&b, "cdef", 2);
+  msvc__buf_append(&b, NULL, 0);
+  msvc__buf_puts(&b, NULL);
   CHECK_EQ_STR(b.data, "abcd");
   CHECK_EQ_INT(b.len, 4);
   cap = b.cap;
-  msvc_buf_reset(&b);
+  msvc__buf_reset(&b);
   CHECK_EQ_INT(b.len, 0);
   CHECK_EQ_INT(b.cap, cap);
   CHECK_EQ_STR(b.data, "");
   /* Growth well past the first allocation keeps every byte. */
   for (int i = 0; i < 20000; i++)
-    msvc_buf_puts(&b, "0123456789");
+    msvc__buf_puts(&b, "0123456789");
   CHECK(!b.failed);
   CHECK_EQ_INT(b.len, 200000);
   CHECK_EQ_INT(strlen(b.data), 200000);
   CHECK(memcmp(b.data + 199990, "0123456789", 10) == 0);
-  msvc_buf_free(&b);
+  msvc__buf_free(&b);
   CHECK(b.data == NULL && b.cap == 0);
 }
 
 static void check_int(int64_t v, const char *want) {
-  msvc_buf_t b;
-  msvc_buf_init(&b);
-  msvc_buf_int(&b, v);
+  msvc__buf_t b;
+  msvc__buf_init(&b);
+  msvc__buf_int(&b, v);
   CHECK_EQ_STR(b.data, want);
-  msvc_buf_free(&b);
+  msvc__buf_free(&b);
 }
 
 static void test_buf_int(void) {
@@ -85,10 +94,10 @@ static void test_buf_int(void) {
 /* Writes s[0..len) as a JSON string, parses it back with json-c and checks
  * that exactly the same bytes come out. */
 static void check_string_round_trip(const char *s, size_t len) {
-  msvc_buf_t b;
+  msvc__buf_t b;
   json_object *obj;
-  msvc_buf_init(&b);
-  msvc_json_string(&b, s, len);
+  msvc__buf_init(&b);
+  msvc__json_string(&b, s, len);
   CHECK(!b.failed);
   obj = json_tokener_parse(b.data);
   CHECK(obj != NULL && json_object_is_type(obj, json_type_string));
@@ -97,19 +106,19 @@ static void check_string_round_trip(const char *s, size_t len) {
     CHECK(memcmp(json_object_get_string(obj), s, len) == 0);
   }
   json_object_put(obj);
-  msvc_buf_free(&b);
+  msvc__buf_free(&b);
 }
 
-static void render_tricky(msvc_buf_t *b) {
-  msvc_json_cstring(b, "a\"b\\c\nd\te\x01\x1f/\xc3\xa9\xf0\x9f\x98\x80"
-                       "\b\f\r");
+static void render_tricky(msvc__buf_t *b) {
+  msvc__json_cstring(b, "a\"b\\c\nd\te\x01\x1f/\xc3\xa9\xf0\x9f\x98\x80"
+                        "\b\f\r");
 }
 
-static void render_nul(msvc_buf_t *b) {
-  msvc_json_string(b, "a\0b", 3);
+static void render_nul(msvc__buf_t *b) {
+  msvc__json_string(b, "a\0b", 3);
 }
-static void render_null_string(msvc_buf_t *b) {
-  msvc_json_cstring(b, NULL);
+static void render_null_string(msvc__buf_t *b) {
+  msvc__json_cstring(b, NULL);
 }
 
 static void test_string_escaping(void) {
@@ -133,18 +142,18 @@ static void test_string_escaping(void) {
 static void check_ts(int64_t ms, const char *want) {
   char out[32];
   int64_t back = 0;
-  msvc_format_timestamp(ms, out);
+  msvc__format_timestamp(ms, out);
   CHECK_EQ_STR(out, want);
   if (want[0] != '\0') {
-    CHECK_EQ_INT(msvc_parse_timestamp(out, &back), 0);
+    CHECK_EQ_INT(msvc__parse_timestamp(out, &back), 0);
     CHECK_EQ_INT(back, ms);
   }
 }
 
-static void render_ts(msvc_buf_t *b) {
-  msvc_json_timestamp(b, 1700000000123);
-  msvc_buf_puts(b, ",");
-  msvc_json_timestamp(b, INT64_C(8640000000000001));
+static void render_ts(msvc__buf_t *b) {
+  msvc__json_timestamp(b, 1700000000123);
+  msvc__buf_puts(b, ",");
+  msvc__json_timestamp(b, INT64_C(8640000000000001));
 }
 
 static void test_timestamp_format(void) {
@@ -187,8 +196,8 @@ static void test_timestamp_against_gmtime(void) {
     snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (int)(ms - (int64_t)secs * 1000));
-    msvc_format_timestamp(ms, got);
-    if (strcmp(want, got) != 0 || msvc_parse_timestamp(got, &back) != 0 ||
+    msvc__format_timestamp(ms, got);
+    if (strcmp(want, got) != 0 || msvc__parse_timestamp(got, &back) != 0 ||
         back != ms) {
       if (mismatches++ < 5)
         fprintf(stderr, "   %lld: want %s got %s\n", (long long)ms, want, got);
@@ -227,31 +236,32 @@ static void test_timestamp_parse(void) {
       " 2023-11-14T22:13:20Z",
   };
   int64_t ms = 0;
-  CHECK_EQ_INT(msvc_parse_timestamp("2023-11-14T22:13:20.123Z", &ms), 0);
+  CHECK_EQ_INT(msvc__parse_timestamp("2023-11-14T22:13:20.123Z", &ms), 0);
   CHECK_EQ_INT(ms, 1700000000123);
-  CHECK_EQ_INT(msvc_parse_timestamp("2023-11-14T22:13:20Z", &ms), 0);
+  CHECK_EQ_INT(msvc__parse_timestamp("2023-11-14T22:13:20Z", &ms), 0);
   CHECK_EQ_INT(ms, 1700000000000);
-  CHECK_EQ_INT(msvc_parse_timestamp("2023-11-14T22:13:20.123+00:00", &ms), 0);
+  CHECK_EQ_INT(msvc__parse_timestamp("2023-11-14T22:13:20.123+00:00", &ms), 0);
   CHECK_EQ_INT(ms, 1700000000123);
-  CHECK_EQ_INT(msvc_parse_timestamp("2023-11-14T22:13:20+00:00", &ms), 0);
+  CHECK_EQ_INT(msvc__parse_timestamp("2023-11-14T22:13:20+00:00", &ms), 0);
   CHECK_EQ_INT(ms, 1700000000000);
-  CHECK_EQ_INT(msvc_parse_timestamp("2023-11-14T22:13:20.1Z", &ms), 0);
+  CHECK_EQ_INT(msvc__parse_timestamp("2023-11-14T22:13:20.1Z", &ms), 0);
   CHECK_EQ_INT(ms, 1700000000100);
-  CHECK_EQ_INT(msvc_parse_timestamp("2023-11-14T22:13:20.123999Z", &ms), 0);
+  CHECK_EQ_INT(msvc__parse_timestamp("2023-11-14T22:13:20.123999Z", &ms), 0);
   CHECK_EQ_INT(ms, 1700000000123);
-  CHECK_EQ_INT(msvc_parse_timestamp("2024-02-29T00:00:00.000Z", &ms), 0);
+  CHECK_EQ_INT(msvc__parse_timestamp("2024-02-29T00:00:00.000Z", &ms), 0);
   CHECK_EQ_INT(ms, 1709164800000);
-  CHECK_EQ_INT(msvc_parse_timestamp("1969-12-31T23:59:59.999Z", &ms), 0);
+  CHECK_EQ_INT(msvc__parse_timestamp("1969-12-31T23:59:59.999Z", &ms), 0);
   CHECK_EQ_INT(ms, -1);
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     ms = 12345;
-    if (msvc_parse_timestamp(bad[i], &ms) != MSVC_EINVAL)
+    if (msvc__parse_timestamp(bad[i], &ms) != MSVC_EINVAL)
       fprintf(stderr, "   accepted \"%s\"\n", bad[i]);
-    CHECK_EQ_INT(msvc_parse_timestamp(bad[i], &ms), MSVC_EINVAL);
+    CHECK_EQ_INT(msvc__parse_timestamp(bad[i], &ms), MSVC_EINVAL);
     CHECK_EQ_INT(ms, 12345);
   }
-  CHECK_EQ_INT(msvc_parse_timestamp(NULL, &ms), MSVC_EINVAL);
-  CHECK_EQ_INT(msvc_parse_timestamp("2023-11-14T22:13:20Z", NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__parse_timestamp(NULL, &ms), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__parse_timestamp("2023-11-14T22:13:20Z", NULL),
+               MSVC_EINVAL);
 }
 
 /* ---- record writers ----------------------------------------------------- */
@@ -262,31 +272,31 @@ static msvc_user_t sample_user(void) {
   return u;
 }
 
-static void render_user(msvc_buf_t *b) {
+static void render_user(msvc__buf_t *b) {
   msvc_user_t u = sample_user();
-  msvc_json_user(b, &u);
+  msvc__json_user(b, &u);
 }
 
-static void render_public_user(msvc_buf_t *b) {
+static void render_public_user(msvc__buf_t *b) {
   msvc_user_t u = sample_user();
-  msvc_json_public_user(b, &u);
+  msvc__json_public_user(b, &u);
 }
 
-static void render_absent_users(msvc_buf_t *b) {
+static void render_absent_users(msvc__buf_t *b) {
   msvc_user_t empty;
   memset(&empty, 0, sizeof(empty));
-  msvc_json_public_user(b, NULL);
-  msvc_buf_puts(b, ",");
-  msvc_json_public_user(b, &empty);
-  msvc_buf_puts(b, ",");
-  msvc_json_user(b, NULL);
+  msvc__json_public_user(b, NULL);
+  msvc__buf_puts(b, ",");
+  msvc__json_public_user(b, &empty);
+  msvc__buf_puts(b, ",");
+  msvc__json_user(b, NULL);
 }
 
-static void render_user_null_strings(msvc_buf_t *b) {
+static void render_user_null_strings(msvc__buf_t *b) {
   msvc_user_t u = sample_user();
   u.name = NULL;
   u.email = NULL;
-  msvc_json_user(b, &u);
+  msvc__json_user(b, &u);
 }
 
 #define USER_JSON                                                              \
@@ -319,19 +329,19 @@ static msvc_post_t sample_post(void) {
   return p;
 }
 
-static void render_post(msvc_buf_t *b) {
+static void render_post(msvc__buf_t *b) {
   msvc_post_t p = sample_post();
   msvc_user_t u = sample_user();
-  msvc_json_post(b, &p, &u);
+  msvc__json_post(b, &p, &u);
 }
 
-static void render_post_no_author(msvc_buf_t *b) {
+static void render_post_no_author(msvc__buf_t *b) {
   msvc_post_t p = sample_post();
   msvc_user_t gone;
   memset(&gone, 0, sizeof(gone));
-  msvc_json_post(b, &p, NULL);
-  msvc_buf_puts(b, ",");
-  msvc_json_post(b, &p, &gone);
+  msvc__json_post(b, &p, NULL);
+  msvc__buf_puts(b, ",");
+  msvc__json_post(b, &p, &gone);
 }
 
 #define POST_HEAD                                                              \
@@ -341,12 +351,12 @@ static void render_post_no_author(msvc_buf_t *b) {
   "\"updated_at\":\"2023-11-14T22:13:20.123Z\",\"user\":"
 
 static void test_post_json(void) {
-  msvc_buf_t b;
+  msvc__buf_t b;
   json_object *obj, *v;
   CHECK_RENDER(POST_HEAD PUBLIC_USER_JSON "}", render_post);
   CHECK_RENDER(POST_HEAD "null}," POST_HEAD "null}", render_post_no_author);
   /* And a real parser reads the same values back. */
-  msvc_buf_init(&b);
+  msvc__buf_init(&b);
   render_post(&b);
   obj = json_tokener_parse(b.data);
   CHECK(obj != NULL);
@@ -357,23 +367,25 @@ static void test_post_json(void) {
         strcmp(json_object_get_string(v), "Ada \"The\" Countess / \xc3\xa9") ==
             0);
   json_object_put(obj);
-  msvc_buf_free(&b);
+  msvc__buf_free(&b);
 }
 
-static void render_plain_error(msvc_buf_t *b) {
-  msvc_errors_t errs;
-  msvc_errors_init(&errs);
-  msvc_json_error(b, 404, "Not found", NULL);
-  msvc_buf_puts(b, ",");
-  msvc_json_error(b, 401, "UnAuthorized", &errs);
+static void render_plain_error(msvc__buf_t *b) {
+  msvc_errors_t *errs = errs_new();
+  msvc_errors_clear(errs);
+  msvc__json_error(b, 404, "Not found", NULL);
+  msvc__buf_puts(b, ",");
+  msvc__json_error(b, 401, "UnAuthorized", errs);
+  msvc_errors_free(errs);
 }
 
-static void render_field_errors(msvc_buf_t *b) {
-  msvc_errors_t errs;
-  msvc_errors_init(&errs);
-  msvc_errors_add(&errs, "email", "is required");
-  msvc_errors_add(&errs, "password", "must be a string");
-  msvc_json_error(b, 422, "Validation \"failed\"", &errs);
+static void render_field_errors(msvc__buf_t *b) {
+  msvc_errors_t *errs = errs_new();
+  msvc_errors_clear(errs);
+  msvc_errors_add(errs, "email", "is required");
+  msvc_errors_add(errs, "password", "must be a string");
+  msvc__json_error(b, 422, "Validation \"failed\"", errs);
+  msvc_errors_free(errs);
 }
 
 static void test_error_json(void) {
@@ -389,23 +401,24 @@ static void test_error_json(void) {
 /* ---- parsing ------------------------------------------------------------ */
 
 static int parse_user(const char *body, size_t len, unsigned fields,
-                      msvc_user_input_t *in, msvc_errors_t *errs) {
+                      msvc__wire_user_t *in, msvc_errors_t *errs) {
   memset(in, 0, sizeof(*in));
-  msvc_errors_init(errs);
-  return msvc_json_parse_user_input(body, len, fields, in, errs);
+  msvc_errors_clear(errs);
+  return msvc__json_parse_user_input(body, len, fields, in, errs);
 }
 
 static void check_user_body(const char *body, size_t len, int want) {
-  msvc_user_input_t in;
-  msvc_errors_t errs;
-  int rc = parse_user(body, len, ALL_USER_FIELDS, &in, &errs);
+  msvc__wire_user_t in;
+  msvc_errors_t *errs = errs_new();
+  int rc = parse_user(body, len, ALL_USER_FIELDS, &in, errs);
   if (rc != want)
     fprintf(stderr, "   body \"%.*s\" gave %s\n", (int)len, body,
             msvc_err_name(rc));
   CHECK_EQ_INT(rc, want);
   if (want != 0)
     CHECK(in.name == NULL && in.email == NULL && in.password == NULL);
-  msvc_user_input_clear(&in);
+  msvc__wire_user_clear(&in);
+  msvc_errors_free(errs);
 }
 
 #define CHECK_BODY(lit, want) check_user_body(lit, sizeof(lit) - 1, want)
@@ -475,30 +488,67 @@ static void test_strict_rejections(void) {
   CHECK_BODY("{\"a\":\"\\ud800\"}", 0); /* a lone surrogate escape */
 
   {
-    msvc_user_input_t in;
-    msvc_errors_t errs;
-    CHECK_EQ_INT(parse_user(NULL, 0, ALL_USER_FIELDS, &in, &errs), MSVC_EJSON);
-    CHECK_EQ_INT(msvc_json_parse_user_input("{}", 2, 0, NULL, &errs),
+    msvc__wire_user_t in;
+    msvc_errors_t *errs = errs_new();
+    CHECK_EQ_INT(parse_user(NULL, 0, ALL_USER_FIELDS, &in, errs), MSVC_EJSON);
+    CHECK_EQ_INT(msvc__json_parse_user_input("{}", 2, 0, NULL, errs),
                  MSVC_EINVAL);
-    CHECK_EQ_INT(msvc_json_parse_user_input("{}", 2, 0, &in, NULL),
-                 MSVC_EINVAL);
+    /* errs is optional: an ill-typed field is then only left out. */
+    memset(&in, 0, sizeof(in));
+    CHECK_EQ_INT(msvc__json_parse_user_input("{\"name\":1,\"email\":\"e\"}", 22,
+                                             ALL_USER_FIELDS, &in, NULL),
+                 0);
+    CHECK(in.name == NULL);
+    CHECK_EQ_STR(in.email, "e");
+    msvc__wire_user_clear(&in);
+    msvc_errors_free(errs);
   }
+}
+
+/* The one strict entry point, as the HTTP resolver uses it on upstream
+ * answers: any JSON value, nothing lenient. */
+static void test_parse_strict(void) {
+  static const char *const bad[] = {"",   "{",        "{'a':1}", "[1,]", "NaN",
+                                    "01", "\"\xff\"", "{} x",    "nul"};
+  json_object *v = (json_object *)1;
+  CHECK_EQ_INT(msvc__json_parse_strict("{\"users\":[]}", 12, &v), 0);
+  CHECK(json_object_is_type(v, json_type_object));
+  json_object_put(v);
+  CHECK_EQ_INT(msvc__json_parse_strict(" 42", 3, &v), 0);
+  CHECK(json_object_is_type(v, json_type_int) && json_object_get_int(v) == 42);
+  json_object_put(v);
+  CHECK_EQ_INT(msvc__json_parse_strict("\"s\"", 3, &v), 0);
+  CHECK(json_object_is_type(v, json_type_string));
+  json_object_put(v);
+  CHECK_EQ_INT(msvc__json_parse_strict("null", 4, &v), 0);
+  CHECK(v == NULL);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    v = (json_object *)1;
+    CHECK_EQ_INT(msvc__json_parse_strict(bad[i], strlen(bad[i]), &v),
+                 MSVC_EJSON);
+    CHECK(v == NULL);
+  }
+  /* Only len bytes count. */
+  CHECK_EQ_INT(msvc__json_parse_strict("[1]garbage", 3, &v), 0);
+  json_object_put(v);
+  CHECK_EQ_INT(msvc__json_parse_strict(NULL, 0, &v), MSVC_EJSON);
+  CHECK_EQ_INT(msvc__json_parse_strict("{}", 2, NULL), MSVC_EINVAL);
 }
 
 /* Builds "[[...[1]...]]" nested `depth` deep inside {"x": ...}. */
 static void check_depth(int depth, int want) {
-  msvc_buf_t b;
-  msvc_buf_init(&b);
-  msvc_buf_puts(&b, "{\"x\":");
+  msvc__buf_t b;
+  msvc__buf_init(&b);
+  msvc__buf_puts(&b, "{\"x\":");
   for (int i = 1; i < depth; i++)
-    msvc_buf_puts(&b, "[");
-  msvc_buf_puts(&b, "1");
+    msvc__buf_puts(&b, "[");
+  msvc__buf_puts(&b, "1");
   for (int i = 1; i < depth; i++)
-    msvc_buf_puts(&b, "]");
-  msvc_buf_puts(&b, "}");
+    msvc__buf_puts(&b, "]");
+  msvc__buf_puts(&b, "}");
   CHECK(!b.failed);
   check_user_body(b.data, b.len, want);
-  msvc_buf_free(&b);
+  msvc__buf_free(&b);
 }
 
 static void test_depth_limit(void) {
@@ -513,54 +563,52 @@ static void test_user_fields(void) {
       "{\"name\":\"Ada\",\"email\":\"Ada@Example.com\",\"password\":\"pw 1\","
       "\"current_password\":\"old\",\"id\":\"" ID_A "\",\"extra\":[1,2],"
       "\"created_at\":5,\"Name\":\"other\"}";
-  msvc_user_input_t in;
-  msvc_errors_t errs;
-  CHECK_EQ_INT(parse_user(body, sizeof(body) - 1, ALL_USER_FIELDS, &in, &errs),
+  msvc__wire_user_t in;
+  msvc_errors_t *errs = errs_new();
+  CHECK_EQ_INT(parse_user(body, sizeof(body) - 1, ALL_USER_FIELDS, &in, errs),
                0);
-  CHECK_EQ_INT(errs.count, 0);
+  CHECK_EQ_INT(msvc_errors_count(errs), 0);
   CHECK_EQ_STR(in.name, "Ada");
   CHECK_EQ_STR(in.email, "Ada@Example.com");
   CHECK_EQ_STR(in.password, "pw 1");
   CHECK_EQ_STR(in.current_password, "old");
-  msvc_user_input_clear(&in);
+  msvc__wire_user_clear(&in);
 
   /* Only the fields asked for are read. */
   CHECK_EQ_INT(parse_user(body, sizeof(body) - 1,
-                          MSVC_FIELD_EMAIL | MSVC_FIELD_PASSWORD, &in, &errs),
+                          MSVC__FIELD_EMAIL | MSVC__FIELD_PASSWORD, &in, errs),
                0);
   CHECK(in.name == NULL && in.current_password == NULL);
   CHECK_EQ_STR(in.email, "Ada@Example.com");
   CHECK_EQ_STR(in.password, "pw 1");
-  msvc_user_input_clear(&in);
+  msvc__wire_user_clear(&in);
 
   /* Absent fields stay NULL without an error. */
-  CHECK_EQ_INT(parse_user("{\"name\":\"N\"}", 12, ALL_USER_FIELDS, &in, &errs),
+  CHECK_EQ_INT(parse_user("{\"name\":\"N\"}", 12, ALL_USER_FIELDS, &in, errs),
                0);
-  CHECK_EQ_INT(errs.count, 0);
+  CHECK_EQ_INT(msvc_errors_count(errs), 0);
   CHECK_EQ_STR(in.name, "N");
   CHECK(in.email == NULL && in.password == NULL);
-  msvc_user_input_clear(&in);
+  msvc__wire_user_clear(&in);
 
   /* Escapes decode to UTF-8; the last of duplicate keys wins. */
   {
     static const char esc[] =
         "{\"name\":\"first\",\"name\":\"\\u00e9\\ud83d\\ude00\\n\\/\"}";
-    CHECK_EQ_INT(parse_user(esc, sizeof(esc) - 1, MSVC_FIELD_NAME, &in, &errs),
+    CHECK_EQ_INT(parse_user(esc, sizeof(esc) - 1, MSVC__FIELD_NAME, &in, errs),
                  0);
     CHECK_EQ_STR(in.name, "\xc3\xa9\xf0\x9f\x98\x80\n/");
-    msvc_user_input_clear(&in);
+    msvc__wire_user_clear(&in);
   }
+  msvc_errors_free(errs);
 }
 
 static void check_field_error(const msvc_errors_t *errs, const char *field,
                               const char *reason) {
-  for (unsigned i = 0; i < errs->count; i++)
-    if (strcmp(errs->items[i].field, field) == 0) {
-      CHECK_EQ_STR(errs->items[i].reason, reason);
-      return;
-    }
-  fprintf(stderr, "   no error for field %s\n", field);
-  CHECK(0);
+  const char *got = msvc_errors_get(errs, field);
+  if (got == NULL)
+    fprintf(stderr, "   no error for field %s\n", field);
+  CHECK_EQ_STR(got, reason);
 }
 
 static void test_user_field_types(void) {
@@ -569,108 +617,109 @@ static void test_user_field_types(void) {
   static const char arr[] = "{\"name\":[\"Ada\"],\"email\":\"a@b.c\"}";
   static const char nul[] = "{\"name\":\"a\\u0000b\",\"password\":\"\\u0000\","
                             "\"email\":\"ok@example.com\"}";
-  msvc_user_input_t in;
-  msvc_errors_t errs;
-  CHECK_EQ_INT(parse_user(body, sizeof(body) - 1, ALL_USER_FIELDS, &in, &errs),
+  msvc__wire_user_t in;
+  msvc_errors_t *errs = errs_new();
+  CHECK_EQ_INT(parse_user(body, sizeof(body) - 1, ALL_USER_FIELDS, &in, errs),
                0);
-  CHECK_EQ_INT(errs.count, 4);
-  check_field_error(&errs, "name", "must be a string");
-  check_field_error(&errs, "email", "must be a string");
-  check_field_error(&errs, "password", "must be a string");
-  check_field_error(&errs, "current_password", "must be a string");
+  CHECK_EQ_INT(msvc_errors_count(errs), 4);
+  check_field_error(errs, "name", "must be a string");
+  check_field_error(errs, "email", "must be a string");
+  check_field_error(errs, "password", "must be a string");
+  check_field_error(errs, "current_password", "must be a string");
   CHECK(in.name == NULL && in.email == NULL && in.password == NULL &&
         in.current_password == NULL);
-  msvc_user_input_clear(&in);
+  msvc__wire_user_clear(&in);
 
   /* A field not asked for is not checked either. */
-  CHECK_EQ_INT(parse_user(body, sizeof(body) - 1, MSVC_FIELD_EMAIL, &in, &errs),
+  CHECK_EQ_INT(parse_user(body, sizeof(body) - 1, MSVC__FIELD_EMAIL, &in, errs),
                0);
-  CHECK_EQ_INT(errs.count, 1);
-  check_field_error(&errs, "email", "must be a string");
-  msvc_user_input_clear(&in);
+  CHECK_EQ_INT(msvc_errors_count(errs), 1);
+  check_field_error(errs, "email", "must be a string");
+  msvc__wire_user_clear(&in);
 
-  CHECK_EQ_INT(parse_user(arr, sizeof(arr) - 1, ALL_USER_FIELDS, &in, &errs),
-               0);
-  CHECK_EQ_INT(errs.count, 1);
-  check_field_error(&errs, "name", "must be a string");
+  CHECK_EQ_INT(parse_user(arr, sizeof(arr) - 1, ALL_USER_FIELDS, &in, errs), 0);
+  CHECK_EQ_INT(msvc_errors_count(errs), 1);
+  check_field_error(errs, "name", "must be a string");
   CHECK(in.name == NULL);
   CHECK_EQ_STR(in.email, "a@b.c");
-  msvc_user_input_clear(&in);
+  msvc__wire_user_clear(&in);
 
-  CHECK_EQ_INT(parse_user(nul, sizeof(nul) - 1, ALL_USER_FIELDS, &in, &errs),
-               0);
-  CHECK_EQ_INT(errs.count, 2);
-  check_field_error(&errs, "name", "must not contain NUL characters");
-  check_field_error(&errs, "password", "must not contain NUL characters");
+  CHECK_EQ_INT(parse_user(nul, sizeof(nul) - 1, ALL_USER_FIELDS, &in, errs), 0);
+  CHECK_EQ_INT(msvc_errors_count(errs), 2);
+  check_field_error(errs, "name", "must not contain NUL characters");
+  check_field_error(errs, "password", "must not contain NUL characters");
   CHECK(in.name == NULL && in.password == NULL);
   CHECK_EQ_STR(in.email, "ok@example.com");
-  msvc_user_input_clear(&in);
+  msvc__wire_user_clear(&in);
+  msvc_errors_free(errs);
 }
 
 static void test_post_fields(void) {
   static const char ok[] = "{\"title\":\"T / 1\",\"content\":\"Body\\n\","
                            "\"user_id\":\"" ID_A "\",\"id\":\"x\"}";
   static const char bad[] = "{\"title\":12,\"content\":false}";
-  msvc_post_input_t in;
-  msvc_errors_t errs;
+  msvc__wire_post_t in;
+  msvc_errors_t *errs = errs_new();
   memset(&in, 0, sizeof(in));
-  msvc_errors_init(&errs);
-  CHECK_EQ_INT(msvc_json_parse_post_input(ok, sizeof(ok) - 1, &in, &errs), 0);
-  CHECK_EQ_INT(errs.count, 0);
+  msvc_errors_clear(errs);
+  CHECK_EQ_INT(msvc__json_parse_post_input(ok, sizeof(ok) - 1, &in, errs), 0);
+  CHECK_EQ_INT(msvc_errors_count(errs), 0);
   CHECK_EQ_STR(in.title, "T / 1");
   CHECK_EQ_STR(in.content, "Body\n");
-  msvc_post_input_clear(&in);
+  msvc__wire_post_clear(&in);
 
   CHECK_EQ_INT(
-      msvc_json_parse_post_input("{\"content\":\"c\"}", 15, &in, &errs), 0);
+      msvc__json_parse_post_input("{\"content\":\"c\"}", 15, &in, errs), 0);
   CHECK(in.title == NULL);
   CHECK_EQ_STR(in.content, "c");
-  msvc_post_input_clear(&in);
+  msvc__wire_post_clear(&in);
 
-  CHECK_EQ_INT(msvc_json_parse_post_input(bad, sizeof(bad) - 1, &in, &errs), 0);
-  CHECK_EQ_INT(errs.count, 2);
-  check_field_error(&errs, "title", "must be a string");
-  check_field_error(&errs, "content", "must be a string");
+  CHECK_EQ_INT(msvc__json_parse_post_input(bad, sizeof(bad) - 1, &in, errs), 0);
+  CHECK_EQ_INT(msvc_errors_count(errs), 2);
+  check_field_error(errs, "title", "must be a string");
+  check_field_error(errs, "content", "must be a string");
   CHECK(in.title == NULL && in.content == NULL);
-  msvc_post_input_clear(&in);
+  msvc__wire_post_clear(&in);
 
-  msvc_errors_init(&errs);
-  CHECK_EQ_INT(msvc_json_parse_post_input("[\"t\"]", 5, &in, &errs),
+  msvc_errors_clear(errs);
+  CHECK_EQ_INT(msvc__json_parse_post_input("[\"t\"]", 5, &in, errs),
                MSVC_ENOTOBJECT);
-  CHECK_EQ_INT(msvc_json_parse_post_input("{\"title\":\"t\"", 12, &in, &errs),
+  CHECK_EQ_INT(msvc__json_parse_post_input("{\"title\":\"t\"", 12, &in, errs),
                MSVC_EJSON);
   CHECK(in.title == NULL);
-  CHECK_EQ_INT(errs.count, 0);
+  CHECK_EQ_INT(msvc_errors_count(errs), 0);
+  msvc_errors_free(errs);
 }
 
 /* ---- id lists ----------------------------------------------------------- */
 
 static int parse_ids(const char *body, size_t max, msvc_id_t **ids, size_t *n,
                      msvc_errors_t *errs) {
-  msvc_errors_init(errs);
-  return msvc_json_parse_id_list(body, strlen(body), max, ids, n, errs);
+  msvc_errors_clear(errs);
+  return msvc__json_parse_id_list(body, strlen(body), max, ids, n, errs);
 }
 
 static void check_bad_id_list(const char *body) {
   msvc_id_t *ids = (msvc_id_t *)1;
   size_t n = 99;
-  msvc_errors_t errs;
-  CHECK_EQ_INT(parse_ids(body, 10, &ids, &n, &errs), 0);
+  msvc_errors_t *errs = errs_new();
+  CHECK_EQ_INT(parse_ids(body, 10, &ids, &n, errs), 0);
   CHECK(ids == NULL && n == 0);
-  CHECK_EQ_INT(errs.count, 1);
-  check_field_error(&errs, "userIds", "must be an array of 24-hex-digit ids");
+  CHECK_EQ_INT(msvc_errors_count(errs), 1);
+  check_field_error(errs, "userIds", "must be an array of 24-hex-digit ids");
+  msvc_errors_free(errs);
 }
 
 static void test_id_list_forms(void) {
   msvc_id_t *ids = NULL;
   size_t n = 0;
-  msvc_errors_t errs;
+  msvc_errors_t *errs = errs_new();
   CHECK_EQ_INT(parse_ids("{\"userIds\":[\"" ID_A
                          "\",\"65B3A1F2C9E77A00123456FF\"],"
                          "\"other\":1}",
-                         10, &ids, &n, &errs),
+                         10, &ids, &n, errs),
                0);
-  CHECK_EQ_INT(errs.count, 0);
+  CHECK_EQ_INT(msvc_errors_count(errs), 0);
   CHECK_EQ_INT(n, 2);
   if (ids != NULL && n == 2) {
     CHECK_EQ_STR(ids[0].hex, ID_A);
@@ -679,7 +728,7 @@ static void test_id_list_forms(void) {
   msvc_free(ids);
 
   ids = NULL;
-  CHECK_EQ_INT(parse_ids(" [\"" ID_B "\",\"" ID_B "\"] ", 10, &ids, &n, &errs),
+  CHECK_EQ_INT(parse_ids(" [\"" ID_B "\",\"" ID_B "\"] ", 10, &ids, &n, errs),
                0);
   CHECK_EQ_INT(n, 2); /* duplicates are the caller's business */
   if (ids != NULL && n == 2)
@@ -687,16 +736,17 @@ static void test_id_list_forms(void) {
   msvc_free(ids);
 
   ids = (msvc_id_t *)1;
-  CHECK_EQ_INT(parse_ids("[]", 10, &ids, &n, &errs), 0);
-  CHECK(ids == NULL && n == 0 && errs.count == 0);
-  CHECK_EQ_INT(parse_ids("{\"userIds\":[]}", 10, &ids, &n, &errs), 0);
-  CHECK(ids == NULL && n == 0 && errs.count == 0);
+  CHECK_EQ_INT(parse_ids("[]", 10, &ids, &n, errs), 0);
+  CHECK(ids == NULL && n == 0 && msvc_errors_count(errs) == 0);
+  CHECK_EQ_INT(parse_ids("{\"userIds\":[]}", 10, &ids, &n, errs), 0);
+  CHECK(ids == NULL && n == 0 && msvc_errors_count(errs) == 0);
+  msvc_errors_free(errs);
 }
 
 static void test_id_list_errors(void) {
   msvc_id_t *ids = NULL;
   size_t n = 0;
-  msvc_errors_t errs;
+  msvc_errors_t *errs = errs_new();
   check_bad_id_list("[\"" ID_A "\",5]");
   check_bad_id_list("[\"" ID_A "\",null]");
   check_bad_id_list("[\"65b3a1f2c9e77a001234567\"]");   /* 23 digits */
@@ -710,44 +760,46 @@ static void test_id_list_errors(void) {
   check_bad_id_list("{\"userids\":[\"" ID_A "\"]}");
   check_bad_id_list("{}");
 
-  CHECK_EQ_INT(parse_ids("\"" ID_A "\"", 10, &ids, &n, &errs), MSVC_ENOTOBJECT);
-  CHECK_EQ_INT(parse_ids("42", 10, &ids, &n, &errs), MSVC_ENOTOBJECT);
-  CHECK_EQ_INT(parse_ids("[\"" ID_A "\",]", 10, &ids, &n, &errs), MSVC_EJSON);
-  CHECK_EQ_INT(parse_ids("{\"userIds\":[\"" ID_A "\"]", 10, &ids, &n, &errs),
+  CHECK_EQ_INT(parse_ids("\"" ID_A "\"", 10, &ids, &n, errs), MSVC_ENOTOBJECT);
+  CHECK_EQ_INT(parse_ids("42", 10, &ids, &n, errs), MSVC_ENOTOBJECT);
+  CHECK_EQ_INT(parse_ids("[\"" ID_A "\",]", 10, &ids, &n, errs), MSVC_EJSON);
+  CHECK_EQ_INT(parse_ids("{\"userIds\":[\"" ID_A "\"]", 10, &ids, &n, errs),
                MSVC_EJSON);
   CHECK(ids == NULL && n == 0);
-  CHECK_EQ_INT(msvc_json_parse_id_list("[]", 2, 10, NULL, &n, &errs),
+  CHECK_EQ_INT(msvc__json_parse_id_list("[]", 2, 10, NULL, &n, errs),
                MSVC_EINVAL);
+  msvc_errors_free(errs);
 }
 
 static void test_id_list_limit(void) {
-  msvc_buf_t b;
+  msvc__buf_t b;
   msvc_id_t *ids = NULL;
   size_t n = 0;
-  msvc_errors_t errs;
-  msvc_buf_init(&b);
-  msvc_buf_puts(&b, "[");
+  msvc_errors_t *errs = errs_new();
+  msvc__buf_init(&b);
+  msvc__buf_puts(&b, "[");
   for (int i = 0; i < 1001; i++) {
     char id[MSVC_ID_SIZE];
     snprintf(id, sizeof(id), "65b3a1f2c9e77a%010d", i);
     if (i > 0)
-      msvc_buf_puts(&b, ",");
-    msvc_json_cstring(&b, id);
+      msvc__buf_puts(&b, ",");
+    msvc__json_cstring(&b, id);
   }
-  msvc_buf_puts(&b, "]");
+  msvc__buf_puts(&b, "]");
   CHECK(!b.failed);
-  CHECK_EQ_INT(parse_ids(b.data, 1000, &ids, &n, &errs), MSVC_ETOOBIG);
+  CHECK_EQ_INT(parse_ids(b.data, 1000, &ids, &n, errs), MSVC_ETOOBIG);
   CHECK(ids == NULL && n == 0);
-  CHECK_EQ_INT(parse_ids(b.data, 1001, &ids, &n, &errs), 0);
+  CHECK_EQ_INT(parse_ids(b.data, 1001, &ids, &n, errs), 0);
   CHECK_EQ_INT(n, 1001);
   if (ids != NULL && n == 1001)
     CHECK_EQ_STR(ids[1000].hex, "65b3a1f2c9e77a0000001000");
   msvc_free(ids);
   /* Too many wins over a bad element: the size is checked first. */
-  CHECK_EQ_INT(parse_ids("[1,2,3]", 2, &ids, &n, &errs), MSVC_ETOOBIG);
-  CHECK_EQ_INT(parse_ids("{\"userIds\":[1,2,3]}", 2, &ids, &n, &errs),
+  CHECK_EQ_INT(parse_ids("[1,2,3]", 2, &ids, &n, errs), MSVC_ETOOBIG);
+  CHECK_EQ_INT(parse_ids("{\"userIds\":[1,2,3]}", 2, &ids, &n, errs),
                MSVC_ETOOBIG);
-  msvc_buf_free(&b);
+  msvc__buf_free(&b);
+  msvc_errors_free(errs);
 }
 
 int main(void) {
@@ -761,6 +813,7 @@ int main(void) {
   RUN(test_post_json);
   RUN(test_error_json);
   RUN(test_strict_rejections);
+  RUN(test_parse_strict);
   RUN(test_depth_limit);
   RUN(test_user_fields);
   RUN(test_user_field_types);

@@ -1,4 +1,4 @@
-/* test_post.c - title/content rules, post structs' lifetimes and cursors.
+/* test_post.c - title/content rules, post records' lifetimes and cursors.
  *
  * Cursors are checked as a black box: they round-trip, stay short and
  * URL-safe, and every damaged form (each single-character change,
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "domain/validate.h"
 #include "testutil.h"
 
 static char *repeat(const char *unit, size_t n) {
@@ -22,24 +22,45 @@ static char *repeat(const char *unit, size_t n) {
   return s;
 }
 
-static const char *title_reason(const char *s) {
-  msvc_errors_t errs;
+static msvc_errors_t *new_errors(void) {
+  msvc_errors_t *errs = NULL;
+  if (msvc_errors_new(&errs) != 0 || errs == NULL)
+    abort();
+  return errs;
+}
+
+/* Runs a validator on a heap copy of s (checked unchanged afterwards) and
+ * returns the first reason recorded, copied to a static buffer, or NULL
+ * when the value is valid. */
+static const char *reason_of(int (*validate)(const char *, msvc_errors_t *),
+                             const char *field, const char *s) {
+  static char buf[256];
+  msvc_errors_t *errs = new_errors();
+  char *copy = msvc__strdup(s);
+  const char *reason = NULL;
   int rc;
-  msvc_errors_init(&errs);
-  rc = msvc_validate_title(s, &errs);
-  CHECK_EQ_INT(rc, errs.count ? MSVC_EVALIDATION : 0);
-  return errs.count ? errs.items[0].reason : NULL;
+  rc = validate(copy, errs);
+  CHECK_EQ_INT(rc, msvc_errors_count(errs) ? MSVC_EVALIDATION : 0);
+  CHECK_EQ_INT(validate(copy, NULL), rc);
+  if (s != NULL)
+    CHECK_EQ_STR(copy, s); /* the caller's string is untouched */
+  if (msvc_errors_count(errs)) {
+    CHECK_EQ_INT(msvc_errors_count(errs), 1);
+    CHECK_EQ_STR(msvc_errors_field(errs, 0), field);
+    snprintf(buf, sizeof(buf), "%s", msvc_errors_reason(errs, 0));
+    reason = buf;
+  }
+  free(copy);
+  msvc_errors_free(errs);
+  return reason;
+}
+
+static const char *title_reason(const char *s) {
+  return reason_of(msvc_validate_title, "title", s);
 }
 
 static const char *content_reason(const char *s) {
-  msvc_errors_t errs;
-  int rc;
-  msvc_errors_init(&errs);
-  rc = msvc_validate_content(s, &errs);
-  CHECK_EQ_INT(rc, errs.count ? MSVC_EVALIDATION : 0);
-  if (errs.count)
-    CHECK_EQ_STR(errs.items[0].field, "content");
-  return errs.count ? errs.items[0].reason : NULL;
+  return reason_of(msvc_validate_content, "content", s);
 }
 
 static void test_title(void) {
@@ -80,53 +101,92 @@ static void test_content(void) {
 }
 
 static void test_existing_error_kept(void) {
-  msvc_errors_t errs;
-  msvc_errors_init(&errs);
-  msvc_errors_add(&errs, "title", "earlier");
-  CHECK_EQ_INT(msvc_validate_title("fine", &errs), MSVC_EVALIDATION);
-  CHECK_EQ_INT(msvc_validate_title(NULL, &errs), MSVC_EVALIDATION);
-  CHECK_EQ_INT(msvc_validate_content(NULL, &errs), MSVC_EVALIDATION);
-  CHECK_EQ_INT(errs.count, 2);
-  CHECK_EQ_STR(errs.items[0].reason, "earlier");
-  CHECK_EQ_STR(errs.items[1].field, "content");
+  msvc_errors_t *errs = new_errors();
+  msvc_errors_add(errs, "title", "earlier");
+  CHECK_EQ_INT(msvc_validate_title("fine", errs), MSVC_EVALIDATION);
+  CHECK_EQ_INT(msvc_validate_title(NULL, errs), MSVC_EVALIDATION);
+  CHECK_EQ_INT(msvc_validate_content(NULL, errs), MSVC_EVALIDATION);
+  CHECK_EQ_INT(msvc_errors_count(errs), 2);
+  CHECK_EQ_STR(msvc_errors_reason(errs, 0), "earlier");
+  CHECK_EQ_STR(msvc_errors_field(errs, 1), "content");
   CHECK_EQ_INT(msvc_validate_title("fine", NULL), 0);
+  msvc_errors_free(errs);
+}
+
+/* Regression (issue 8): literals work (nothing is written to them) and
+ * NULL values or lists never crash. */
+static void test_literals_and_nulls(void) {
+  msvc_errors_t *errs = new_errors();
+  CHECK_EQ_INT(msvc_validate_title("  A literal title  ", errs), 0);
+  CHECK_EQ_INT(msvc_validate_content("literal content", errs), 0);
+  CHECK_EQ_INT(msvc_errors_count(errs), 0);
+  CHECK_EQ_INT(msvc_validate_title(NULL, NULL), MSVC_EVALIDATION);
+  CHECK_EQ_INT(msvc_validate_content(NULL, NULL), MSVC_EVALIDATION);
+  CHECK_EQ_INT(msvc_validate_content(" ", NULL), MSVC_EVALIDATION);
+  msvc_errors_free(errs);
 }
 
 static void test_lifetimes(void) {
-  msvc_post_t p;
-  msvc_post_input_t in;
-  msvc_post_page_t page;
-  memset(&p, 0, sizeof(p));
-  strcpy(p.id, "0123456789abcdef01234567");
-  p.title = msvc__strdup("t");
-  p.content = msvc__strdup("c");
-  msvc_post_clear(&p);
-  CHECK(p.title == NULL && p.content == NULL && p.id[0] == '\0');
-  msvc_post_clear(&p);
-  msvc_post_clear(NULL);
+  static char sentinel;
+  msvc_post_t *p = (msvc_post_t *)(void *)&sentinel;
+  msvc_post_input_t in = MSVC_POST_INPUT_INIT;
+  msvc_post_page_t *page;
 
-  in.title = msvc__strdup("t");
-  in.content = NULL;
-  msvc_post_input_clear(&in);
-  CHECK(in.title == NULL);
-  msvc_post_input_clear(&in);
-  msvc_post_input_clear(NULL);
+  CHECK_EQ_INT(msvc_post_new(NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_post_new(&p), 0);
+  CHECK(p != NULL && p != (msvc_post_t *)(void *)&sentinel);
+  if (p == NULL)
+    abort();
+  CHECK(p->title == NULL && p->content == NULL && p->id[0] == '\0' &&
+        p->user_id[0] == '\0' && p->created_at == 0 && p->updated_at == 0);
+  strcpy(p->id, "0123456789abcdef01234567");
+  p->title = msvc__strdup("t");
+  p->content = msvc__strdup("c");
+  msvc__post_reset(p);
+  CHECK(p->title == NULL && p->content == NULL && p->id[0] == '\0');
+  msvc__post_reset(p); /* twice is harmless */
+  p->title = msvc__strdup("t");
+  msvc_post_free(p);
+  msvc_post_free(NULL);
 
-  memset(&page, 0, sizeof(page));
-  page.count = 2;
-  page.posts = calloc(2, sizeof(*page.posts));
-  page.authors = calloc(2, sizeof(*page.authors));
-  CHECK(page.posts != NULL && page.authors != NULL);
-  page.posts[0].title = msvc__strdup("a");
-  page.posts[1].content = msvc__strdup("b");
-  page.authors[0].name = msvc__strdup("n");
-  page.authors[0].email = msvc__strdup("e@x.io");
-  strcpy(page.next_cursor, "x");
-  msvc_post_page_clear(&page);
-  CHECK(page.posts == NULL && page.authors == NULL && page.count == 0);
-  CHECK_EQ_STR(page.next_cursor, "");
-  msvc_post_page_clear(&page);
-  msvc_post_page_clear(NULL);
+  /* Inputs borrow the caller's strings: literals are fine and there is
+   * nothing to free. */
+  CHECK_EQ_INT(in.size, sizeof(msvc_post_input_t));
+  CHECK(in.title == NULL && in.content == NULL);
+  in.title = "t";
+  CHECK_EQ_STR(in.title, "t");
+
+  /* A page as the library builds one: every array and string owned. */
+  page = calloc(1, sizeof(*page));
+  CHECK(page != NULL);
+  if (page == NULL)
+    return;
+  page->count = 2;
+  CHECK_EQ_INT(msvc__posts_alloc(2, &page->posts), 0);
+  CHECK_EQ_INT(msvc__users_alloc(2, &page->authors), 0);
+  CHECK(page->posts != NULL && page->authors != NULL);
+  if (page->posts != NULL && page->authors != NULL) {
+    page->posts[0]->title = msvc__strdup("a");
+    page->posts[1]->content = msvc__strdup("b");
+    page->authors[0]->name = msvc__strdup("n");
+    page->authors[0]->email = msvc__strdup("e@x.io");
+    msvc_user_free(page->authors[1]); /* an unknown author */
+    page->authors[1] = NULL;
+  }
+  page->next_cursor = msvc__strdup("x");
+  msvc_post_page_free(page);
+  msvc_post_page_free(NULL);
+
+  /* An empty page. */
+  page = calloc(1, sizeof(*page));
+  CHECK(page != NULL);
+  if (page != NULL) {
+    CHECK_EQ_INT(msvc__posts_alloc(0, &page->posts), 0);
+    CHECK_EQ_INT(msvc__users_alloc(0, &page->authors), 0);
+    page->next_cursor = msvc__strdup("");
+    msvc_post_page_free(page);
+  }
+  msvc__posts_free(NULL, 3);
 }
 
 /* ---- cursors ------------------------------------------------------------- */
@@ -136,21 +196,21 @@ static const char *b64url =
 
 static int decodes(const char *s, size_t len) {
   msvc_cursor_t c;
-  return msvc_cursor_decode(s, len, &c) == 0;
+  return msvc__cursor_decode(s, len, &c) == 0;
 }
 
 static void round_trip(int64_t t, const char *id, const char *want_id) {
   msvc_cursor_t c, back;
-  char out[MSVC_CURSOR_SIZE];
+  char out[MSVC__CURSOR_SIZE];
   memset(&c, 0, sizeof(c));
   c.created_at = t;
   strcpy(c.id, id);
   memset(out, '#', sizeof(out));
-  msvc_cursor_encode(&c, out);
-  CHECK(strlen(out) > 0 && strlen(out) < MSVC_CURSOR_SIZE);
+  msvc__cursor_encode(&c, out);
+  CHECK(strlen(out) > 0 && strlen(out) < MSVC__CURSOR_SIZE);
   CHECK(strspn(out, b64url) == strlen(out));
   memset(&back, 0x5a, sizeof(back));
-  CHECK_EQ_INT(msvc_cursor_decode(out, strlen(out), &back), 0);
+  CHECK_EQ_INT(msvc__cursor_decode(out, strlen(out), &back), 0);
   CHECK_EQ_INT(back.created_at, t);
   CHECK_EQ_STR(back.id, want_id);
 }
@@ -166,38 +226,41 @@ static void test_cursor_round_trip(void) {
 
 static void test_cursor_refuses_non_positions(void) {
   msvc_cursor_t c;
-  char out[MSVC_CURSOR_SIZE];
+  char out[MSVC__CURSOR_SIZE];
   memset(&c, 0, sizeof(c));
   strcpy(c.id, "0123456789abcdef01234567");
   c.created_at = -1;
-  msvc_cursor_encode(&c, out);
+  msvc__cursor_encode(&c, out);
   CHECK_EQ_STR(out, "");
   c.created_at = INT64_MIN;
-  msvc_cursor_encode(&c, out);
+  msvc__cursor_encode(&c, out);
   CHECK_EQ_STR(out, "");
   c.created_at = 1;
   strcpy(c.id, "0123456789abcdef0123456g");
-  msvc_cursor_encode(&c, out);
+  msvc__cursor_encode(&c, out);
   CHECK_EQ_STR(out, "");
   strcpy(c.id, "0123");
-  msvc_cursor_encode(&c, out);
+  msvc__cursor_encode(&c, out);
+  CHECK_EQ_STR(out, "");
+  memset(out, '#', sizeof(out));
+  msvc__cursor_encode(NULL, out);
   CHECK_EQ_STR(out, "");
   /* An id without its NUL is read no further than its array. */
   memset(c.id, 'a', sizeof(c.id));
-  msvc_cursor_encode(&c, out);
+  msvc__cursor_encode(&c, out);
   CHECK_EQ_STR(out, "");
 }
 
-static void make_cursor(char out[MSVC_CURSOR_SIZE]) {
+static void make_cursor(char out[MSVC__CURSOR_SIZE]) {
   msvc_cursor_t c;
   memset(&c, 0, sizeof(c));
   c.created_at = 1732421036419;
   strcpy(c.id, "6742a2ac5f1e3b0012ab34cd");
-  msvc_cursor_encode(&c, out);
+  msvc__cursor_encode(&c, out);
 }
 
 static void test_cursor_single_changes(void) {
-  char good[MSVC_CURSOR_SIZE], bad[MSVC_CURSOR_SIZE];
+  char good[MSVC__CURSOR_SIZE], bad[MSVC__CURSOR_SIZE];
   size_t len, accepted = 0, tried = 0;
   make_cursor(good);
   len = strlen(good);
@@ -221,13 +284,13 @@ static void test_cursor_single_changes(void) {
 }
 
 static void test_cursor_malformed(void) {
-  char good[MSVC_CURSOR_SIZE], buf[1001];
+  char good[MSVC__CURSOR_SIZE], buf[1001];
   size_t len;
   make_cursor(good);
   len = strlen(good);
   CHECK(!decodes("", 0));
   CHECK(!decodes(NULL, 0));
-  CHECK(msvc_cursor_decode(good, len, NULL) == MSVC_EINVAL);
+  CHECK(msvc__cursor_decode(good, len, NULL) == MSVC_EINVAL);
   /* Every truncation, read from an exact-size heap copy so that ASan sees
    * any read past the length. */
   for (size_t n = 0; n < len; n++) {
@@ -286,7 +349,7 @@ static unsigned long crc24(const unsigned char *p, size_t n) {
 }
 
 static void spell(int version, uint64_t t, const unsigned char id[12],
-                  char out[MSVC_CURSOR_SIZE]) {
+                  char out[MSVC__CURSOR_SIZE]) {
   unsigned char raw[24];
   unsigned long crc;
   raw[0] = (unsigned char)version;
@@ -309,12 +372,12 @@ static void spell(int version, uint64_t t, const unsigned char id[12],
 static void test_cursor_format(void) {
   static const unsigned char id[12] = {0x67, 0x42, 0xa2, 0xac, 0x5f, 0x1e,
                                        0x3b, 0x00, 0x12, 0xab, 0x34, 0xcd};
-  char mine[MSVC_CURSOR_SIZE], theirs[MSVC_CURSOR_SIZE];
+  char mine[MSVC__CURSOR_SIZE], theirs[MSVC__CURSOR_SIZE];
   msvc_cursor_t c;
   make_cursor(theirs);
   spell(1, 1732421036419ULL, id, mine);
   CHECK_EQ_STR(theirs, mine);
-  CHECK_EQ_INT(msvc_cursor_decode(mine, strlen(mine), &c), 0);
+  CHECK_EQ_INT(msvc__cursor_decode(mine, strlen(mine), &c), 0);
   CHECK_EQ_INT(c.created_at, 1732421036419LL);
   CHECK_EQ_STR(c.id, "6742a2ac5f1e3b0012ab34cd");
   /* Well-formed with a right CRC, but a negative time or another version:
@@ -335,6 +398,7 @@ int main(void) {
   RUN(test_title);
   RUN(test_content);
   RUN(test_existing_error_kept);
+  RUN(test_literals_and_nulls);
   RUN(test_lifetimes);
   RUN(test_cursor_round_trip);
   RUN(test_cursor_refuses_non_positions);

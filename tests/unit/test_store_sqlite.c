@@ -1,11 +1,12 @@
 /* test_store_sqlite.c - what only the SQLite backend promises, beyond the
  * shared contract that tests/store/conformance.c checks: the URL forms,
- * WAL mode and the schema version on disk, query plans that use the
- * indexes, data surviving a reopen and a kill -9 right after a write,
- * readable errors for unusable paths, busy writes turning into
- * MSVC_EUNAVAIL, and the connection pool's bound under 16 threads.  The
- * database files are inspected with a connection of the test's own, next
- * to the store's.
+ * WAL mode and the schema version on disk, migration of a version-1 file
+ * written as libmsvc 0.1 wrote it, refusal of a newer one, private file
+ * modes, query plans that use the indexes, data surviving a reopen and a
+ * kill -9 right after a write, readable errors for unusable paths, busy
+ * writes turning into MSVC_EUNAVAIL, and the connection pool's bound under
+ * 16 threads.  The database files are inspected with a connection of the
+ * test's own, next to the store's.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -20,11 +21,12 @@
 
 #include <sqlite3.h>
 
-#include "store_sqlite.h"
+#include "domain/idgen.h"
+#include "store/sqlite.h"
 #include "testutil.h"
 
 static char tmpdir[256];
-static msvc_idgen_t *gen;
+static msvc__idgen_t *gen;
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -55,23 +57,66 @@ static void open_fails(const char *url, int want, const char *needle) {
   msvc_store_close(s);
 }
 
-static void user_at(msvc_user_record_t *rec, const char *email) {
-  memset(rec, 0, sizeof(*rec));
-  msvc_idgen_next(gen, rec->user.id);
-  rec->user.name = "Grace";
-  rec->user.email = (char *)email;
-  rec->password_hash =
-      "$2b$10$C9XWPSw9uHefbp35dpHrMuIcK8Dcyy.GaJegqQGYGaJ007wCr3z4u";
-  rec->user.created_at = rec->user.updated_at = 1706258964000;
+static const char grace_hash[] =
+    "$2b$10$C9XWPSw9uHefbp35dpHrMuIcK8Dcyy.GaJegqQGYGaJ007wCr3z4u";
+
+static void *xcheck(void *p) {
+  if (p == NULL) {
+    fprintf(stderr, "out of memory\n");
+    exit(2);
+  }
+  return p;
 }
 
-static void post_by(msvc_post_t *p, const char *author, int64_t at) {
-  memset(p, 0, sizeof(*p));
-  msvc_idgen_next(gen, p->id);
+/* A new record (free with msvc_user_record_free) for a user "Grace". */
+static msvc_user_record_t *user_at(const char *email) {
+  msvc_user_record_t *rec = NULL;
+  char id[MSVC_ID_SIZE];
+  if (msvc_user_record_new(&rec) != 0)
+    xcheck(NULL);
+  msvc__idgen_next(gen, id);
+  if (msvc_user_set(rec->user, id, "Grace", email, 1706258964000,
+                    1706258964000) != 0)
+    xcheck(NULL);
+  rec->password_hash = xcheck(strdup(grace_hash));
+  return rec;
+}
+
+/* An empty record to read into. */
+static msvc_user_record_t *user_out(void) {
+  msvc_user_record_t *rec = NULL;
+  if (msvc_user_record_new(&rec) != 0)
+    xcheck(NULL);
+  return rec;
+}
+
+/* A new post (free with msvc_post_free). */
+static msvc_post_t *post_by(const char *author, int64_t at) {
+  msvc_post_t *p = NULL;
+  if (msvc_post_new(&p) != 0)
+    xcheck(NULL);
+  msvc__idgen_next(gen, p->id);
   memcpy(p->user_id, author, MSVC_ID_SIZE);
-  p->title = "t";
-  p->content = "c";
+  p->title = xcheck(strdup("t"));
+  p->content = xcheck(strdup("c"));
   p->created_at = p->updated_at = at;
+  return p;
+}
+
+static int insert_user(msvc_store_t *s, const char *email, char *id_out) {
+  msvc_user_record_t *rec = user_at(email);
+  int rc = msvc_store_user_insert(s, rec);
+  if (id_out != NULL)
+    memcpy(id_out, rec->user->id, MSVC_ID_SIZE);
+  msvc_user_record_free(rec);
+  return rc;
+}
+
+static int insert_post(msvc_store_t *s, const char *author, int64_t at) {
+  msvc_post_t *p = post_by(author, at);
+  int rc = msvc_store_post_insert(s, p);
+  msvc_post_free(p);
+  return rc;
 }
 
 static sqlite3 *raw_open(const char *path) {
@@ -100,8 +145,8 @@ static int file_exists(const char *path) {
 /* ---- URLs and files ---------------------------------------------------- */
 
 static void test_url_forms(void) {
-  char path[512], url[600], email[] = "url@example.com";
-  msvc_user_record_t rec, got;
+  char path[512], url[600], email[] = "url@example.com", id[MSVC_ID_SIZE];
+  msvc_user_record_t *got = user_out();
   msvc_store_t *s;
   struct stat st;
   path_in_tmp(path, sizeof(path), "deep/er/forms.db");
@@ -109,10 +154,9 @@ static void test_url_forms(void) {
   s = open_ok(url, NULL);
   if (s == NULL)
     return;
-  CHECK_EQ_STR(msvc_store_get_methods(s)->name, "sqlite");
+  CHECK_EQ_STR(msvc_store_name(s), "sqlite");
   CHECK(msvc_store_reads_are_local(s));
-  user_at(&rec, email);
-  CHECK_EQ_INT(msvc_store_user_insert(s, &rec), 0);
+  CHECK_EQ_INT(insert_user(s, email, id), 0);
   msvc_store_close(s);
 
   /* The directories were made private: the file holds password hashes. */
@@ -121,20 +165,21 @@ static void test_url_forms(void) {
   CHECK_EQ_INT(st.st_mode & 0777, 0700);
 
   /* Every spelling of the same file reaches the same data. */
+  /* Schemes are case-insensitive, as RFC 3986 has them. */
   const char *forms[] = {"file:%s/deep/er/forms.db?connection_limit=1",
                          "sqlite://%s/deep/er/forms.db",
+                         "SQLite:%s/deep/er/forms.db",
                          "file://%s/deep/er/forms.db", "%s/deep/er/forms.db"};
   for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
     snprintf(url, sizeof(url), forms[i], tmpdir);
     s = open_ok(url, NULL);
     if (s == NULL)
       continue;
-    memset(&got, 0, sizeof(got));
-    CHECK_EQ_INT(msvc_store_user_find_by_email(s, email, &got), 0);
-    CHECK_EQ_STR(got.user.id, rec.user.id);
-    msvc_user_record_clear(&got);
+    CHECK_EQ_INT(msvc_store_user_find_by_email(s, email, got), 0);
+    CHECK_EQ_STR(got->user->id, id);
     msvc_store_close(s);
   }
+  msvc_user_record_free(got);
   path_in_tmp(path, sizeof(path), "deep/er/forms.db?connection_limit=1");
   CHECK(!file_exists(path));
 
@@ -172,22 +217,236 @@ static void test_unusable_paths(void) {
   open_fails(file, MSVC_ESTORE, "file is not a database");
 }
 
+/* A file from a later library (one version ahead, or many) is refused
+ * and left exactly as it was. */
 static void test_newer_schema_refused(void) {
-  char path[512], version[32];
+  const int versions[] = {MSVC__SQLITE_SCHEMA_VERSION + 1, 99};
+  char path[512], version[32], want[32], sql[64];
   msvc_store_t *s;
   sqlite3 *db;
   path_in_tmp(path, sizeof(path), "newer.db");
   s = open_ok(path, NULL);
+  if (s != NULL)
+    CHECK_EQ_INT(insert_user(s, "kept@example.com", NULL), 0);
   msvc_store_close(s);
+  for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+    db = raw_open(path);
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", versions[i]);
+    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    open_fails(path, MSVC_ECONFIG, "newer than this library");
+    db = raw_open(path);
+    raw_text(db, "PRAGMA user_version", version, sizeof(version));
+    snprintf(want, sizeof(want), "%d", versions[i]);
+    CHECK_EQ_STR(version, want);
+    raw_text(db, "SELECT count(*) FROM \"User\"", version, sizeof(version));
+    CHECK_EQ_STR(version, "1");
+    sqlite3_close(db);
+  }
+}
+
+/* The schema of libmsvc 0.1, exactly as it created files (user_version 1):
+ * the test keeps its own copy so that a change to the library's step 1
+ * cannot go unnoticed. */
+static const char v1_schema[] =
+    "CREATE TABLE IF NOT EXISTS \"User\" ("
+    " id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
+    " email TEXT NOT NULL, password TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL"
+    ") WITHOUT ROWID, STRICT;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS \"User_email_key\" ON \"User\"(email);"
+    "CREATE TABLE IF NOT EXISTS \"Post\" ("
+    " id TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL,"
+    " title TEXT NOT NULL, content TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX IF NOT EXISTS \"Post_created_at_id_idx\""
+    " ON \"Post\"(created_at DESC, id DESC);"
+    "CREATE INDEX IF NOT EXISTS \"Post_user_id_created_at_id_idx\""
+    " ON \"Post\"(user_id, created_at DESC, id DESC);";
+
+enum { V1_USERS = 7, V1_POSTS = 23 };
+
+/* Writes a version-1 file the way libmsvc 0.1 did: WAL, the schema and
+ * user_version in one IMMEDIATE transaction, rows with its INSERTs. */
+static void write_v1_file(const char *path, char ids[][MSVC_ID_SIZE],
+                          char posts[][MSVC_ID_SIZE]) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *s = NULL;
+  CHECK_EQ_INT(sqlite3_open_v2(
+                   path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+               SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db, "PRAGMA journal_mode = WAL; BEGIN IMMEDIATE;",
+                            NULL, NULL, NULL),
+               SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+  CHECK_EQ_INT(
+      sqlite3_exec(db, "PRAGMA user_version = 1; COMMIT", NULL, NULL, NULL),
+      SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_prepare_v2(db,
+                                  "INSERT INTO \"User\" (id, name, email, "
+                                  "password, created_at, updated_at) VALUES "
+                                  "(?1, ?2, ?3, ?4, ?5, ?6)",
+                                  -1, &s, NULL),
+               SQLITE_OK);
+  for (int i = 0; i < V1_USERS; i++) {
+    char email[64], name[32];
+    msvc__idgen_next(gen, ids[i]);
+    snprintf(email, sizeof(email), "v1.%d@example.com", i);
+    snprintf(name, sizeof(name), "V1 user %d \xc3\xa9", i);
+    sqlite3_bind_text(s, 1, ids[i], -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, email, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, grace_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, 1706258964000 + i);
+    sqlite3_bind_int64(s, 6, 1706258965000 + i);
+    CHECK_EQ_INT(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_reset(s);
+  }
+  sqlite3_finalize(s);
+  CHECK_EQ_INT(sqlite3_prepare_v2(db,
+                                  "INSERT INTO \"Post\" (id, user_id, title, "
+                                  "content, created_at, updated_at) VALUES "
+                                  "(?1, ?2, ?3, ?4, ?5, ?6)",
+                                  -1, &s, NULL),
+               SQLITE_OK);
+  for (int i = 0; i < V1_POSTS; i++) {
+    char title[32];
+    msvc__idgen_next(gen, posts[i]);
+    snprintf(title, sizeof(title), "v1 post %d", i);
+    sqlite3_bind_text(s, 1, posts[i], -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, ids[i % V1_USERS], -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, title, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, "written by 0.1", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, 1706259000000 + i * 1000);
+    sqlite3_bind_int64(s, 6, 1706259000000 + i * 1000 + 1);
+    CHECK_EQ_INT(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_reset(s);
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+static void check_v1_users(msvc_store_t *s, char ids[][MSVC_ID_SIZE]) {
+  msvc_user_record_t *got = user_out();
+  for (int i = 0; i < V1_USERS; i++) {
+    char email[64], name[32];
+    snprintf(email, sizeof(email), "v1.%d@example.com", i);
+    snprintf(name, sizeof(name), "V1 user %d \xc3\xa9", i);
+    CHECK_EQ_INT(msvc_store_user_find_by_id(s, ids[i], got), 0);
+    CHECK_EQ_STR(got->user->email, email);
+    CHECK_EQ_STR(got->user->name, name);
+    CHECK_EQ_STR(got->password_hash, grace_hash);
+    CHECK_EQ_INT(got->user->created_at, 1706258964000 + i);
+    CHECK_EQ_INT(got->user->updated_at, 1706258965000 + i);
+    CHECK_EQ_INT(msvc_store_user_find_by_email(s, email, got), 0);
+    CHECK_EQ_STR(got->user->id, ids[i]);
+  }
+  msvc_user_record_free(got);
+}
+
+/* Every post, newest first, with its fields. */
+static void check_v1_posts(msvc_store_t *s, char ids[][MSVC_ID_SIZE],
+                           char posts[][MSVC_ID_SIZE]) {
+  msvc_post_query_t q = {.limit = MSVC_LIST_MAX_LIMIT};
+  msvc_post_t **page = NULL;
+  size_t n = 0;
+  CHECK_EQ_INT(msvc__posts_alloc(q.limit, &page), 0);
+  CHECK_EQ_INT(msvc_store_post_list(s, &q, page, &n), 0);
+  CHECK_EQ_INT(n, V1_POSTS);
+  for (size_t i = 0; i < n && i < V1_POSTS; i++) {
+    size_t k = V1_POSTS - 1 - i;
+    char title[32];
+    snprintf(title, sizeof(title), "v1 post %zu", k);
+    CHECK_EQ_STR(page[i]->id, posts[k]);
+    CHECK_EQ_STR(page[i]->user_id, ids[k % V1_USERS]);
+    CHECK_EQ_STR(page[i]->title, title);
+    CHECK_EQ_STR(page[i]->content, "written by 0.1");
+    CHECK_EQ_INT(page[i]->created_at, 1706259000000 + (int64_t)k * 1000);
+    CHECK_EQ_INT(page[i]->updated_at, 1706259000000 + (int64_t)k * 1000 + 1);
+  }
+  CHECK_EQ_INT(msvc_store_post_find(s, posts[3], page[0]), 0);
+  CHECK_EQ_STR(page[0]->title, "v1 post 3");
+  msvc__posts_free(page, q.limit);
+}
+
+/* A version-1 file written by libmsvc 0.1 opens, is migrated to the
+ * current version, and every row is found, through two reopens. */
+static void test_migrates_v1_file(void) {
+  char path[512], ids[V1_USERS][MSVC_ID_SIZE], posts[V1_POSTS][MSVC_ID_SIZE];
+  char text[32], want[32];
+  msvc_store_t *s;
+  sqlite3 *db;
+  path_in_tmp(path, sizeof(path), "v1.db");
+  write_v1_file(path, ids, posts);
+  for (int round = 0; round < 2; round++) {
+    s = open_ok(path, NULL);
+    if (s == NULL)
+      return;
+    check_v1_users(s, ids);
+    check_v1_posts(s, ids, posts);
+    if (round == 0)
+      CHECK_EQ_INT(insert_user(s, "v1.0@example.com", NULL), MSVC_EEXIST);
+    msvc_store_close(s);
+  }
   db = raw_open(path);
-  CHECK_EQ_INT(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+  raw_text(db, "PRAGMA user_version", text, sizeof(text));
+  snprintf(want, sizeof(want), "%d", MSVC__SQLITE_SCHEMA_VERSION);
+  CHECK_EQ_STR(text, want);
+  raw_text(db, "SELECT count(*) FROM \"Post\"", text, sizeof(text));
+  CHECK_EQ_STR(text, "23");
+  sqlite3_close(db);
+}
+
+/* A version-0 file (made by SQLite, no schema) gets the whole schema. */
+static void test_migrates_empty_file(void) {
+  char path[512], text[32], want[32];
+  msvc_store_t *s;
+  sqlite3 *db = NULL;
+  path_in_tmp(path, sizeof(path), "v0.db");
+  CHECK_EQ_INT(sqlite3_open_v2(
+                   path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+               SQLITE_OK);
+  CHECK_EQ_INT(sqlite3_exec(db, "CREATE TABLE other (x); DROP TABLE other",
+                            NULL, NULL, NULL),
                SQLITE_OK);
   sqlite3_close(db);
-  open_fails(path, MSVC_ECONFIG, "newer");
+  s = open_ok(path, NULL);
+  if (s != NULL)
+    CHECK_EQ_INT(insert_user(s, "v0@example.com", NULL), 0);
+  msvc_store_close(s);
   db = raw_open(path);
-  raw_text(db, "PRAGMA user_version", version, sizeof(version));
-  CHECK_EQ_STR(version, "99");
+  raw_text(db, "PRAGMA user_version", text, sizeof(text));
+  snprintf(want, sizeof(want), "%d", MSVC__SQLITE_SCHEMA_VERSION);
+  CHECK_EQ_STR(text, want);
   sqlite3_close(db);
+}
+
+static int mode_of(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (int)(st.st_mode & 0777) : -1;
+}
+
+/* With the usual umask (022), the database and its -wal and -shm files
+ * are still private: they hold password hashes. */
+static void test_files_are_private(void) {
+  char path[512], side[600];
+  mode_t old = umask(022);
+  msvc_store_t *s;
+  path_in_tmp(path, sizeof(path), "private/p.db");
+  s = open_ok(path, NULL);
+  if (s != NULL) {
+    CHECK_EQ_INT(insert_user(s, "private@example.com", NULL), 0);
+    CHECK_EQ_INT(mode_of(path), 0600);
+    snprintf(side, sizeof(side), "%s-wal", path);
+    CHECK_EQ_INT(mode_of(side), 0600);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    CHECK_EQ_INT(mode_of(side), 0600);
+    msvc_store_close(s);
+  }
+  path_in_tmp(path, sizeof(path), "private");
+  CHECK_EQ_INT(mode_of(path), 0700);
+  umask(old);
 }
 
 /* ---- what is on disk ---------------------------------------------------- */
@@ -291,15 +550,12 @@ static void test_query_plans(void) {
   db = raw_open(path);
   check_plans(db);
   for (int i = 0; i < 300; i++) {
-    msvc_user_record_t rec;
-    msvc_post_t p;
+    char id[MSVC_ID_SIZE];
     snprintf(email, sizeof(email), "plan%d@example.com", i);
-    user_at(&rec, email);
-    CHECK_EQ_INT(msvc_store_user_insert(s, &rec), 0);
+    CHECK_EQ_INT(insert_user(s, email, id), 0);
     if (i % 30 == 0)
-      memcpy(author, rec.user.id, MSVC_ID_SIZE);
-    post_by(&p, author, 1700000000000 + i / 3);
-    CHECK_EQ_INT(msvc_store_post_insert(s, &p), 0);
+      memcpy(author, id, MSVC_ID_SIZE);
+    CHECK_EQ_INT(insert_post(s, author, 1700000000000 + i / 3), 0);
   }
   CHECK_EQ_INT(sqlite3_exec(db, "ANALYZE", NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(db);
@@ -311,8 +567,8 @@ static void test_query_plans(void) {
 
 static void test_reopen_keeps_data(void) {
   char path[512], wal[600], upper[MSVC_ID_SIZE], text[64], sql[128];
-  msvc_user_record_t rec, got;
-  msvc_post_t p, pgot;
+  msvc_user_record_t *rec = user_at("keep@example.com"), *got = user_out();
+  msvc_post_t *p, *pgot = NULL;
   msvc_store_t *s;
   sqlite3 *db;
   path_in_tmp(path, sizeof(path), "reopen.db");
@@ -320,15 +576,14 @@ static void test_reopen_keeps_data(void) {
   s = open_ok(path, NULL);
   if (s == NULL)
     return;
-  user_at(&rec, "keep@example.com");
   /* Ids are stored lower-case whatever case they came in. */
   for (int i = 0; i < MSVC_ID_SIZE; i++)
-    upper[i] =
-        (char)(rec.user.id[i] >= 'a' ? rec.user.id[i] - 32 : rec.user.id[i]);
-  memcpy(rec.user.id, upper, MSVC_ID_SIZE);
-  CHECK_EQ_INT(msvc_store_user_insert(s, &rec), 0);
-  post_by(&p, upper, INT64_MAX); /* the newest possible post still lists */
-  CHECK_EQ_INT(msvc_store_post_insert(s, &p), 0);
+    upper[i] = (char)(rec->user->id[i] >= 'a' ? rec->user->id[i] - 32
+                                              : rec->user->id[i]);
+  memcpy(rec->user->id, upper, MSVC_ID_SIZE);
+  CHECK_EQ_INT(msvc_store_user_insert(s, rec), 0);
+  p = post_by(upper, INT64_MAX); /* the newest possible post still lists */
+  CHECK_EQ_INT(msvc_store_post_insert(s, p), 0);
   CHECK(file_exists(wal));
   msvc_store_close(s);
   CHECK(!file_exists(wal)); /* checkpointed and removed by the last close */
@@ -336,49 +591,50 @@ static void test_reopen_keeps_data(void) {
   s = open_ok(path, NULL);
   if (s == NULL)
     return;
-  memset(&got, 0, sizeof(got));
-  CHECK_EQ_INT(msvc_store_user_find_by_email(s, "keep@example.com", &got), 0);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(s, "keep@example.com", got), 0);
   msvc__ascii_lower(upper);
-  CHECK_EQ_STR(got.user.id, upper);
-  CHECK_EQ_INT(got.user.created_at, 1706258964000);
-  msvc_user_record_clear(&got);
+  CHECK_EQ_STR(got->user->id, upper);
+  CHECK_EQ_INT(got->user->created_at, 1706258964000);
   msvc_post_query_t q = {.limit = 1};
   size_t n = 0;
+  CHECK_EQ_INT(msvc_post_new(&pgot), 0);
   CHECK_EQ_INT(msvc_store_post_list(s, &q, &pgot, &n), 0);
   CHECK_EQ_INT(n, 1);
   if (n == 1) {
-    CHECK_EQ_STR(pgot.id, p.id);
-    CHECK_EQ_STR(pgot.user_id, upper);
-    CHECK(pgot.created_at == INT64_MAX);
-    msvc_post_clear(&pgot);
+    CHECK_EQ_STR(pgot->id, p->id);
+    CHECK_EQ_STR(pgot->user_id, upper);
+    CHECK(pgot->created_at == INT64_MAX);
   }
+  msvc_post_free(pgot);
   msvc_store_close(s);
 
   db = raw_open(path);
   snprintf(sql, sizeof(sql), "SELECT user_id FROM \"Post\" WHERE id = '%s'",
-           p.id);
+           p->id);
   raw_text(db, sql, text, sizeof(text));
   CHECK_EQ_STR(text, upper);
   sqlite3_close(db);
+  msvc_post_free(p);
+  msvc_user_record_free(rec);
+  msvc_user_record_free(got);
 }
 
 /* A write that returned 0 survives the process being killed at once
  * (SIGKILL: no close, no checkpoint; the commit is in the WAL). */
 static void test_kill_after_write_loses_nothing(void) {
   char path[512], email[] = "durable@example.com", ack = 0;
-  msvc_user_record_t rec, got;
+  msvc_user_record_t *rec = user_at(email), *got = user_out();
   msvc_store_t *s;
   int fds[2], status = 0;
   pid_t child;
   path_in_tmp(path, sizeof(path), "killed.db");
-  user_at(&rec, email);
   CHECK_EQ_INT(pipe(fds), 0);
   child = fork();
   CHECK(child >= 0);
   if (child == 0) {
     char rc = 1;
     if (msvc_store_open(path, NULL, &s, NULL, 0) == 0)
-      rc = (char)(msvc_store_user_insert(s, &rec) == 0 ? 0 : 2);
+      rc = (char)(msvc_store_user_insert(s, rec) == 0 ? 0 : 2);
     if (write(fds[1], &rc, 1) != 1)
       _exit(3);
     for (;;)
@@ -393,13 +649,13 @@ static void test_kill_after_write_loses_nothing(void) {
   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 
   s = open_ok(path, NULL);
-  if (s == NULL)
-    return;
-  memset(&got, 0, sizeof(got));
-  CHECK_EQ_INT(msvc_store_user_find_by_email(s, email, &got), 0);
-  CHECK_EQ_STR(got.user.id, rec.user.id);
-  msvc_user_record_clear(&got);
-  msvc_store_close(s);
+  if (s != NULL) {
+    CHECK_EQ_INT(msvc_store_user_find_by_email(s, email, got), 0);
+    CHECK_EQ_STR(got->user->id, rec->user->id);
+    msvc_store_close(s);
+  }
+  msvc_user_record_free(rec);
+  msvc_user_record_free(got);
 }
 
 /* ---- locking and the pool ----------------------------------------------- */
@@ -408,31 +664,30 @@ static void test_kill_after_write_loses_nothing(void) {
  * busy timeout with MSVC_EUNAVAIL, and reads go on (WAL). */
 static void test_busy_write_is_unavailable(void) {
   char path[512];
-  msvc_store_config_t cfg;
-  msvc_user_record_t a, b, got;
+  msvc_store_config_t cfg = MSVC_STORE_CONFIG_INIT;
+  msvc_user_record_t *a = user_at("a@example.com");
+  msvc_user_record_t *b = user_at("b@example.com"), *got = user_out();
   msvc_store_t *s;
   sqlite3 *db;
   path_in_tmp(path, sizeof(path), "busy.db");
-  msvc_store_config_init(&cfg);
   cfg.timeout_ms = 200;
   s = open_ok(path, &cfg);
-  if (s == NULL)
-    return;
-  user_at(&a, "a@example.com");
-  user_at(&b, "b@example.com");
-  CHECK_EQ_INT(msvc_store_user_insert(s, &a), 0);
-  db = raw_open(path);
-  CHECK_EQ_INT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-               SQLITE_OK);
-  CHECK_EQ_INT(msvc_store_user_insert(s, &b), MSVC_EUNAVAIL);
-  memset(&got, 0, sizeof(got));
-  CHECK_EQ_INT(msvc_store_user_find_by_id(s, a.user.id, &got), 0);
-  msvc_user_record_clear(&got);
-  CHECK_EQ_INT(msvc_store_ping(s), 0);
-  CHECK_EQ_INT(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-  CHECK_EQ_INT(msvc_store_user_insert(s, &b), 0);
-  sqlite3_close(db);
-  msvc_store_close(s);
+  if (s != NULL) {
+    CHECK_EQ_INT(msvc_store_user_insert(s, a), 0);
+    db = raw_open(path);
+    CHECK_EQ_INT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                 SQLITE_OK);
+    CHECK_EQ_INT(msvc_store_user_insert(s, b), MSVC_EUNAVAIL);
+    CHECK_EQ_INT(msvc_store_user_find_by_id(s, a->user->id, got), 0);
+    CHECK_EQ_INT(msvc_store_ping(s), 0);
+    CHECK_EQ_INT(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(msvc_store_user_insert(s, b), 0);
+    sqlite3_close(db);
+    msvc_store_close(s);
+  }
+  msvc_user_record_free(a);
+  msvc_user_record_free(b);
+  msvc_user_record_free(got);
 }
 
 enum { THREADS = 16, READS = 300, WRITES = 20 };
@@ -445,48 +700,41 @@ typedef struct pool_job {
 
 static void *pool_worker(void *arg) {
   pool_job_t *job = arg;
-  void *ctx = msvc_store_get_context(job->store);
+  msvc_user_record_t *got = user_out();
   for (int i = 0; i < READS + WRITES; i++) {
     int rc, open_now;
-    if (i % (READS / WRITES) == 0) {
-      msvc_post_t p;
-      post_by(&p, job->user_id, 1700000000000 + job->index * 1000 + i);
-      rc = msvc_store_post_insert(job->store, &p);
-    } else {
-      msvc_user_record_t got;
-      memset(&got, 0, sizeof(got));
-      rc = msvc_store_user_find_by_id(job->store, job->user_id, &got);
-      msvc_user_record_clear(&got);
-    }
+    if (i % (READS / WRITES) == 0)
+      rc = insert_post(job->store, job->user_id,
+                       1700000000000 + job->index * 1000 + i);
+    else
+      rc = msvc_store_user_find_by_id(job->store, job->user_id, got);
     job->failures += rc != 0;
-    open_now = msvc__sqlite_open_connections(ctx);
+    open_now = msvc__sqlite_open_connections(job->store);
     if (open_now > job->max_seen)
       job->max_seen = open_now;
   }
+  msvc_user_record_free(got);
   return NULL;
 }
 
 /* 16 threads on a pool of `bound` connections: all calls succeed (they
  * wait their turn) and the pool never holds more than its bound. */
 static void run_pool(const char *name, int bound) {
-  char path[512];
-  msvc_store_config_t cfg;
-  msvc_user_record_t rec;
+  char path[512], id[MSVC_ID_SIZE];
+  msvc_store_config_t cfg = MSVC_STORE_CONFIG_INIT;
   pthread_t th[THREADS];
   pool_job_t job[THREADS];
   msvc_store_t *s;
   int failures = 0, max_seen = 0;
   path_in_tmp(path, sizeof(path), name);
-  msvc_store_config_init(&cfg);
   cfg.connections = bound;
   cfg.timeout_ms = 30000;
   s = open_ok(path, &cfg);
   if (s == NULL)
     return;
-  user_at(&rec, "pool@example.com");
-  CHECK_EQ_INT(msvc_store_user_insert(s, &rec), 0);
+  CHECK_EQ_INT(insert_user(s, "pool@example.com", id), 0);
   for (int i = 0; i < THREADS; i++) {
-    job[i] = (pool_job_t){s, rec.user.id, i, 0, 0};
+    job[i] = (pool_job_t){s, id, i, 0, 0};
     CHECK_EQ_INT(pthread_create(&th[i], NULL, pool_worker, &job[i]), 0);
   }
   for (int i = 0; i < THREADS; i++) {
@@ -498,8 +746,7 @@ static void run_pool(const char *name, int bound) {
   CHECK_EQ_INT(failures, 0);
   CHECK(max_seen >= 1);
   CHECK(max_seen <= (bound > 0 ? bound : 16));
-  CHECK(msvc__sqlite_open_connections(msvc_store_get_context(s)) <=
-        (bound > 0 ? bound : 16));
+  CHECK(msvc__sqlite_open_connections(s) <= (bound > 0 ? bound : 16));
   msvc_store_close(s);
 }
 
@@ -532,13 +779,16 @@ int main(void) {
   const char *base = getenv("TMPDIR");
   snprintf(tmpdir, sizeof(tmpdir), "%s/msvc-sqlite-XXXXXX",
            base != NULL && *base != '\0' ? base : "/tmp");
-  if (mkdtemp(tmpdir) == NULL || msvc_idgen_new(&gen) != 0) {
+  if (mkdtemp(tmpdir) == NULL || msvc__idgen_new(&gen) != 0) {
     fprintf(stderr, "setup failed: %s\n", strerror(errno));
     return 1;
   }
   RUN(test_url_forms);
   RUN(test_unusable_paths);
   RUN(test_newer_schema_refused);
+  RUN(test_migrates_v1_file);
+  RUN(test_migrates_empty_file);
+  RUN(test_files_are_private);
   RUN(test_wal_and_schema);
   RUN(test_query_plans);
   RUN(test_reopen_keeps_data);
@@ -547,7 +797,7 @@ int main(void) {
   RUN(test_pool_small);
   RUN(test_pool_one);
   RUN(test_pool_default);
-  msvc_idgen_free(gen);
+  msvc__idgen_free(gen);
   remove_tree(tmpdir);
   TEST_MAIN_END();
 }

@@ -2,8 +2,8 @@
  * expiry, reset on success, window restart, bounded memory under floods. */
 #include <stdio.h>
 
+#include "domain/throttle.h"
 #include "testutil.h"
-#include "throttle.h"
 
 static void test_lockout_and_expiry(void) {
   msvc__throttle_t *t;
@@ -61,10 +61,20 @@ static void test_flood_keeps_lockout(void) {
   msvc__throttle_free(t);
 }
 
+/* A NULL table (creation failed, or throttling not configured) allows
+ * every attempt and ignores failures; freeing NULL is harmless. */
+static void test_null_table(void) {
+  CHECK_EQ_INT(msvc__throttle_check(NULL, "a@x.io", 0), 0);
+  msvc__throttle_fail(NULL, "a@x.io", 0);
+  msvc__throttle_reset(NULL, "a@x.io");
+  msvc__throttle_free(NULL);
+}
+
 int main(void) {
   RUN(test_lockout_and_expiry);
   RUN(test_reset_and_window);
   RUN(test_disabled);
   RUN(test_flood_keeps_lockout);
+  RUN(test_null_table);
   TEST_MAIN_END();
 }

@@ -62,7 +62,9 @@ static int tu_passed, tu_failed;
 #define TEST_MAIN_END()                                                        \
   do {                                                                         \
     printf("%d passed, %d failed\n", tu_passed, tu_failed);                    \
-    return tu_failed ? 1 : 0;                                                  \
+    if (tu_passed + tu_failed == 0)                                            \
+      fprintf(stderr, "no check ran: a test that checks nothing fails\n");     \
+    return tu_failed || tu_passed == 0 ? 1 : 0;                                \
   } while (0)
 
 #endif

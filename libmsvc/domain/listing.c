@@ -1,0 +1,208 @@
+/* listing.c - reading posts with their authors: one post, or one page.
+ *
+ * Authors come from the resolver in one call per page over the page's
+ * distinct author ids; when the resolver cannot answer (its source is
+ * down), the posts are still returned with NULL authors and `degraded`
+ * set, because a page of posts without names beats no page.  Only
+ * MSVC_EWOULDBLOCK (asked for by MSVC_NOWAIT) passes through, so that an
+ * event loop can retry on a worker thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/service_internal.h"
+
+/* The distinct author ids of posts[0..n) into uniq; returns the count. */
+static size_t distinct_authors(msvc_post_t *const *posts, size_t n,
+                               msvc_id_t *uniq) {
+  size_t nuniq = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t j = 0;
+    while (j < nuniq && strcmp(uniq[j].hex, posts[i]->user_id) != 0)
+      j++;
+    if (j == nuniq)
+      memcpy(uniq[nuniq++].hex, posts[i]->user_id, MSVC_ID_SIZE);
+  }
+  return nuniq;
+}
+
+/* authors[i] = a copy of the resolved author of posts[i], or NULL. */
+static int place_authors(msvc_post_t *const *posts, size_t n,
+                         const msvc_id_t *uniq, msvc_user_t *const *users,
+                         size_t nuniq, msvc_user_t **authors) {
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < nuniq; j++)
+      if (users[j]->id[0] && strcmp(uniq[j].hex, posts[i]->user_id) == 0) {
+        int rc = msvc_user_dup(users[j], &authors[i]);
+        if (rc != 0)
+          return rc;
+        break;
+      }
+  return 0;
+}
+
+static int resolve_authors(msvc_t *svc, const msvc_call_t *call,
+                           msvc_post_t *const *posts, size_t n,
+                           msvc_user_t **authors, int *degraded) {
+  msvc_id_t *uniq = calloc(n ? n : 1, sizeof(*uniq));
+  msvc_user_t **users = NULL;
+  size_t nuniq = 0;
+  int rc = uniq != NULL ? msvc__users_alloc(n, &users) : MSVC_ENOMEM;
+  *degraded = 0;
+  if (rc == 0) {
+    nuniq = distinct_authors(posts, n, uniq);
+    rc = msvc_resolver_resolve(svc->resolver, call, uniq, nuniq, users);
+  }
+  if (rc == MSVC_EUNAVAIL || rc == MSVC_ETIMEDOUT) {
+    *degraded = 1;
+    rc = 0;
+  }
+  if (rc == 0)
+    rc = place_authors(posts, n, uniq, users, nuniq, authors);
+  msvc_users_free(users, n);
+  free(uniq);
+  return rc;
+}
+
+static int do_get(msvc_t *svc, const msvc_call_t *call, const char *id,
+                  msvc_post_t **out, msvc_user_t **author, int *degraded) {
+  msvc_post_t *p = NULL;
+  msvc_user_t *a = NULL;
+  int deg = 0;
+  int rc = msvc__store_gate(svc, call);
+  if (rc == 0)
+    rc = msvc_post_new(&p);
+  if (rc == 0)
+    rc = msvc_store_post_find(svc->store, id, p);
+  if (rc == 0 && author != NULL)
+    rc = resolve_authors(svc, call, &p, 1, &a, &deg);
+  if (rc != 0) {
+    msvc_post_free(p);
+    msvc_user_free(a);
+    return rc;
+  }
+  *out = p;
+  if (author != NULL)
+    *author = a;
+  if (degraded != NULL)
+    *degraded = deg;
+  return 0;
+}
+
+int msvc_post_get(msvc_t *svc, const msvc_call_t *call, const char *id,
+                  msvc_post_t **out, msvc_user_t **author, int *degraded) {
+  if (out != NULL)
+    *out = NULL;
+  if (author != NULL)
+    *author = NULL;
+  if (degraded != NULL)
+    *degraded = 0;
+  if (svc == NULL || id == NULL || out == NULL)
+    return MSVC_EINVAL;
+  MSVC__BEGIN();
+  return MSVC__END(svc, do_get(svc, call, id, out, author, degraded));
+}
+
+static int build_query(const msvc_list_request_t *req, msvc_post_query_t *q,
+                       msvc_errors_t *errs) {
+  memset(q, 0, sizeof(*q));
+  if (req->limit < 1 || req->limit > MSVC_LIST_MAX_LIMIT)
+    msvc_errors_add(errs, "limit", "must be an integer from 1 to 100");
+  q->limit = (size_t)req->limit + 1; /* one extra row: is there more? */
+  if (req->cursor != NULL && req->cursor[0] != '\0') {
+    if (msvc__cursor_decode(req->cursor, strlen(req->cursor), &q->cursor) != 0)
+      msvc_errors_add(errs, "cursor", "is not a cursor from this service");
+    else
+      q->has_cursor = 1;
+  }
+  if (req->user_id != NULL && req->user_id[0] != '\0') {
+    if (!msvc_id_valid(req->user_id, strlen(req->user_id)))
+      msvc_errors_add(errs, "user_id", "must be a 24-hex-digit id");
+    else {
+      memcpy(q->user_id, req->user_id, MSVC_ID_SIZE);
+      msvc__ascii_lower(q->user_id);
+    }
+  }
+  return msvc_errors_count(errs) > 0 ? MSVC_EVALIDATION : 0;
+}
+
+/* The opaque position after the page's last post, or "" at the end. */
+static char *next_cursor(const msvc_post_page_t *page, size_t nrows,
+                         size_t limit) {
+  char buf[MSVC__CURSOR_SIZE] = "";
+  if (nrows > limit && page->count > 0) {
+    msvc_cursor_t c;
+    c.created_at = page->posts[page->count - 1]->created_at;
+    memcpy(c.id, page->posts[page->count - 1]->id, MSVC_ID_SIZE);
+    msvc__cursor_encode(&c, buf);
+  }
+  return strdup(buf);
+}
+
+static int read_page(msvc_t *svc, const msvc_call_t *call,
+                     const msvc_post_query_t *q, msvc_post_page_t *page) {
+  size_t nrows = 0, limit = q->limit - 1;
+  int rc = msvc__posts_alloc(q->limit, &page->posts);
+  if (rc != 0)
+    return rc;
+  page->count = q->limit; /* every slot is freed on error */
+  page->authors = calloc(q->limit, sizeof(*page->authors));
+  if (page->authors == NULL)
+    return MSVC_ENOMEM;
+  rc = msvc_store_post_list(svc->store, q, page->posts, &nrows);
+  if (rc != 0)
+    return rc;
+  page->count = nrows < q->limit ? nrows : limit;
+  /* The peeked row and unused slots are not part of the page. */
+  for (size_t i = page->count; i < q->limit; i++) {
+    msvc_post_free(page->posts[i]);
+    page->posts[i] = NULL;
+  }
+  rc = resolve_authors(svc, call, page->posts, page->count, page->authors,
+                       &page->degraded);
+  if (rc == 0)
+    rc = (page->next_cursor = next_cursor(page, nrows, limit)) != NULL
+             ? 0
+             : MSVC_ENOMEM;
+  return rc;
+}
+
+static int do_list(msvc_t *svc, const msvc_call_t *call,
+                   const msvc_list_request_t *req, msvc_post_page_t **out,
+                   msvc_errors_t *errs) {
+  msvc_post_query_t q;
+  msvc_post_page_t *page;
+  int rc = build_query(req, &q, errs);
+  if (rc == 0)
+    rc = msvc__store_gate(svc, call);
+  if (rc != 0)
+    return rc;
+  page = calloc(1, sizeof(*page));
+  if (page == NULL)
+    return MSVC_ENOMEM;
+  rc = read_page(svc, call, &q, page);
+  if (rc != 0) {
+    msvc_post_page_free(page);
+    return rc;
+  }
+  *out = page;
+  return 0;
+}
+
+int msvc_post_list(msvc_t *svc, const msvc_call_t *call,
+                   const msvc_list_request_t *req_, msvc_post_page_t **out,
+                   msvc_errors_t *errs_) {
+  msvc_list_request_t req = MSVC_LIST_REQUEST_INIT;
+  msvc_errors_t local, *errs;
+  int rc;
+  if (out != NULL)
+    *out = NULL;
+  if (svc == NULL || out == NULL ||
+      (req_ != NULL && msvc__copy_sized(&req, sizeof(req), req_) != 0))
+    return MSVC_EINVAL;
+  MSVC__BEGIN();
+  errs = msvc__errors_use(errs_, &local);
+  rc = do_list(svc, call, &req, out, errs);
+  msvc__errors_done(errs, errs_);
+  return MSVC__END(svc, rc);
+}

@@ -1,0 +1,80 @@
+/* service_internal.h - the msvc_t handle and its options, shared by
+ * service.c, options.c, accounts.c and posts.c (internal). */
+#ifndef MSVC_SERVICE_INTERNAL_H
+#define MSVC_SERVICE_INTERNAL_H
+
+#include "domain/idgen.h"
+#include "domain/throttle.h"
+#include "domain/token.h"
+#include "domain/validate.h"
+#include "internal.h"
+
+#define MSVC__DEFAULT_DATABASE_URL "sqlite:./data/msvc.db"
+
+/* Everything msvc_open needs, owned copies. */
+struct msvc_options {
+  char *database_url;    /* NULL: the default */
+  unsigned char *secret; /* NULL: none given */
+  size_t secret_len;
+  char *password_scheme; /* "bcrypt" unless set */
+  unsigned long password_cost;
+  int64_t token_ttl;
+  unsigned login_max_failures, login_window_s, login_lockout_s;
+  unsigned login_table_size;
+  int store_timeout_ms, store_connections;
+  msvc_store_t *store;       /* borrowed */
+  msvc_resolver_t *resolver; /* borrowed */
+};
+
+struct msvc {
+  msvc_store_t *store;
+  int owns_store;
+  msvc_resolver_t *resolver;
+  int owns_resolver;
+  unsigned char *secret; /* owned copy */
+  msvc_token_config_t token;
+  char *password_scheme; /* owned: "bcrypt" or "yescrypt" */
+  unsigned long password_cost;
+  char *dummy_hash; /* checked for unknown emails, same cost */
+  msvc__throttle_t *throttle;
+  msvc__idgen_t *ids;
+};
+
+/* MSVC_EWOULDBLOCK when the call asks for no waiting and the store's reads
+ * are not local; else 0. */
+int msvc__store_gate(msvc_t *svc, const msvc_call_t *call);
+
+/* Hashes a password under the handle's scheme and cost. */
+int msvc__hash_password(msvc_t *svc, const char *password, char **out);
+
+/* The start and end of every public operation on a handle: clears the
+ * thread's error detail, and records the outcome for msvc_errmsg(). */
+#define MSVC__BEGIN() msvc__errmsg_clear()
+#define MSVC__END(svc, rc) msvc__errmsg_finish((svc), (rc))
+
+/* An errors list the operation can always write to: the caller's, or a
+ * local one when the caller passed NULL (freed by msvc__errors_done). */
+msvc_errors_t *msvc__errors_use(msvc_errors_t *caller, msvc_errors_t *local);
+void msvc__errors_done(msvc_errors_t *used, msvc_errors_t *caller);
+
+/* ---- shared by accounts.c and profiles.c ---- */
+
+/* The fields of a caller's msvc_user_input_t this version knows (defaults
+ * for the rest); MSVC_EINVAL for NULL or an uninitialised size. */
+int msvc__read_user_input(const msvc_user_input_t *in, msvc_user_input_t *out);
+/* Normalised copies of the name and email in `in` replace u's; absent
+ * fields leave u's as they are.  0 or MSVC_ENOMEM. */
+int msvc__take_profile(const msvc_user_input_t *in, msvc_user_t *u);
+/* Moves the record's user to *out (when out is not NULL) and frees the
+ * record. */
+void msvc__hand_out_user(msvc_user_record_t *rec, msvc_user_t **out);
+/* The end of a register or update: a duplicate email is reported on the
+ * email field; on success the record's user becomes *out, and the record
+ * is freed either way. */
+int msvc__finish_user_write(int rc, msvc_user_record_t *rec,
+                            msvc_errors_t *errs, msvc_user_t **out);
+/* Reads user `id` into a fresh record (*out NULL on error). */
+int msvc__load_user_record(msvc_t *svc, const char *id,
+                           msvc_user_record_t **out);
+
+#endif

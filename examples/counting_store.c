@@ -87,13 +87,33 @@ static int post_list(void *ctx, const msvc_post_query_t *q,
   return msvc_store_post_list(READ(ctx), q, out, nout);
 }
 
-static const msvc_store_methods_t counting_methods = {
-    MSVC_STORE_VERSION, "counting",      0 /* reads may wait: no LOCAL_READS */,
-    counting_open,      counting_close,  counting_ping,
-    user_insert,        user_find_by_id, user_find_by_email,
-    user_update,        users_find_many, post_insert,
-    post_find,          post_update,     post_delete,
-    post_list};
+/* The table, filled field by field (the same in C and C++, and a table of
+ * an older layout is just one that leaves later methods NULL).  Version 2
+ * is the table as libmsvc 0.2.0 first defined it, without the six session
+ * methods version 3 appended: the library keeps accepting older tables and
+ * runs with sessions off on such a store.  Forward those six too and say
+ * MSVC_STORE_VERSION to get sessions. */
+static msvc_store_methods_t counting_methods;
+
+static void fill_methods(msvc_store_methods_t *m) {
+  memset(m, 0, sizeof(*m));
+  m->version = 2;
+  m->name = "counting";
+  m->flags = 0; /* reads may wait: no MSVC_STORE_LOCAL_READS */
+  m->open = counting_open;
+  m->close = counting_close;
+  m->ping = counting_ping;
+  m->user_insert = user_insert;
+  m->user_find_by_id = user_find_by_id;
+  m->user_find_by_email = user_find_by_email;
+  m->user_update = user_update;
+  m->users_find_many = users_find_many;
+  m->post_insert = post_insert;
+  m->post_find = post_find;
+  m->post_update = post_update;
+  m->post_delete = post_delete;
+  m->post_list = post_list;
+}
 
 int main(void) {
   static const char secret[] = "yet another secret of 32 bytes or more";
@@ -101,7 +121,9 @@ int main(void) {
   msvc_options_t *opts = NULL;
   msvc_t *svc = NULL;
   char err[256] = "";
-  int rc = msvc_store_register("counting", &counting_methods);
+  int rc;
+  fill_methods(&counting_methods);
+  rc = msvc_store_register("counting", &counting_methods);
   if (rc == 0)
     rc = msvc_options_new(&opts);
   if (rc == 0)

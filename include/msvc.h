@@ -13,6 +13,7 @@
 #include "msvc/post.h"
 #include "msvc/resolver.h"
 #include "msvc/service.h"
+#include "msvc/session.h"
 #include "msvc/store.h"
 #include "msvc/user.h"
 

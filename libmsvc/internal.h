@@ -50,6 +50,14 @@ void msvc__hex_encode(const void *in, size_t n, char *out);
 /* Decodes 2n hex digits of in into out[n]; 0, or -1 at a non-digit. */
 int msvc__hex_decode(const char *in, size_t n, unsigned char *out);
 
+/* ---- base/base64url.c ---- */
+
+/* Encodes n bytes as unpadded base64url into out (room for
+ * (4 * n + 2) / 3 + 1 bytes, NUL included); returns the length. */
+size_t msvc__base64url_encode(const void *in, size_t n, char *out);
+/* The value of one base64url character, or -1. */
+int msvc__base64url_value(char c);
+
 /* ---- base/random.c ---- */
 
 /* Fills buf with n cryptographically random bytes (getrandom); 0 or
@@ -111,6 +119,10 @@ int msvc__parse_timestamp(const char *s, int64_t *ms);
 /* Fields of a msvc_call_t, honouring its size; defaults for NULL. */
 unsigned msvc__call_flags(const msvc_call_t *call);
 const char *msvc__call_request_id(const msvc_call_t *call);
+const char *msvc__call_user_agent(const msvc_call_t *call);
+const char *msvc__call_client_ip(const msvc_call_t *call);
+/* NULL also for "". */
+const char *msvc__call_session_id(const msvc_call_t *call);
 
 /* Copies a caller's size-prefixed struct (its first member is a size_t
  * holding its sizeof) over dst[dst_size], which already holds defaults:
@@ -122,6 +134,7 @@ int msvc__copy_sized(void *dst, size_t dst_size, const void *src);
 /* Frees the strings of u and zeroes it, keeping the allocation. */
 void msvc__user_reset(msvc_user_t *u);
 void msvc__post_reset(msvc_post_t *p);
+void msvc__session_reset(msvc_session_t *s);
 
 /* ---- domain/: helpers over public types ---- */
 

@@ -48,7 +48,8 @@ extern "C" {
   XX(ECRYPTO, -17, "password hashing failed")                                  \
   XX(ECONFIG, -18, "invalid configuration")                                    \
   XX(EIO, -19, "input/output error")                                           \
-  XX(EUNSUPPORTED, -20, "not supported by this backend")
+  XX(EUNSUPPORTED, -20, "not supported by this backend")                       \
+  XX(EKEY, -21, "token signed with an unknown key")
 
 typedef enum msvc_errno {
   MSVC_OK = 0,
@@ -104,10 +105,14 @@ typedef struct msvc_call {
   unsigned flags;         /* MSVC_NOWAIT */
   const char *request_id; /* sent to upstream services and logged; may be
                              NULL; an id with unsafe bytes is left out */
+  const char *user_agent; /* recorded with the session a login opens; NULL */
+  const char *client_ip;  /* likewise */
+  const char *session_id; /* the caller's session (claims' session_id):
+                             kept when a password change ends the others */
 } msvc_call_t;
 
 #define MSVC_CALL_INIT                                                         \
-  { sizeof(msvc_call_t), 0u, NULL }
+  { sizeof(msvc_call_t), 0u, NULL, NULL, NULL, NULL }
 
 /* Lets a store backend or resolver attach a readable detail to the error it
  * is about to return (for example the database's own message).  The detail

@@ -16,6 +16,9 @@
  * thread (the cached resolver answers MSVC_NOWAIT calls from its cache
  * alone).  The library never calls curl_global_init(); libcurl 7.84+ makes
  * that safe, and a host that wants it calls it itself first.
+ *
+ * The module also fetches an auth service's public signing keys (its JWK
+ * Set) for services that verify ES256/RS256 tokens: msvc_jwks_fetch().
  */
 #ifndef MSVC_HTTP_RESOLVER_H
 #define MSVC_HTTP_RESOLVER_H
@@ -90,6 +93,58 @@ MSVC_EXTERN void msvc_http_resolver_config_init(msvc_http_resolver_config_t *c);
 MSVC_EXTERN int msvc_resolver_http_new(const msvc_http_resolver_config_t *cfg,
                                        msvc_resolver_t **out, char *errbuf,
                                        size_t errlen);
+
+/* ---- JWK Sets: the public keys of an auth service ---- */
+
+/* A set of public keys from a JWK Set: kids[i] names the PEM
+ * (SubjectPublicKeyInfo) public key pems[i], ready for
+ * msvc_set_verification_keys() (msvc/service.h).  kids are distinct, in
+ * the order of the set.  Free with msvc_jwks_free(); fields may be
+ * appended. */
+typedef struct msvc_jwks {
+  size_t count;
+  char **kids;
+  char **pems;
+} msvc_jwks_t;
+
+/* The most keys a set yields; the entries past it are skipped. */
+#define MSVC_JWKS_MAX_KEYS 1024
+
+/* NULL is allowed. */
+MSVC_EXTERN void msvc_jwks_free(msvc_jwks_t *set);
+
+/* Parses a JWK Set (RFC 7517) strictly: {"keys":[...]}, read through the
+ * project's strict JSON path.  Keeps the keys that
+ *  - have "use" "sig" or no "use", and an "alg", if any, of RS256 for RSA
+ *    and ES256 for EC;
+ *  - have a "kid" of 1 to 64 bytes of [A-Za-z0-9._-], not seen before in
+ *    the set (the first key with a kid wins: a later one is skipped);
+ *  - are "kty" "RSA" with "n" and "e" (an odd modulus of 2048 to 8192
+ *    bits, an odd exponent of 65537 up to 64 bits) or "kty" "EC" with
+ *    "crv" "P-256" and "x" and "y" of 32 bytes each, a point on the curve,
+ *    as OpenSSL's public key check sees them;
+ * with every number in unpadded, canonical base64url.  The other keys are
+ * skipped and counted in *skipped (which may be NULL).  Malformed JSON, or
+ * no "keys" array, is MSVC_EJSON; a set with no key kept is
+ * MSVC_ENOTFOUND; *out is set (msvc_jwks_free()) only on success. */
+MSVC_EXTERN int msvc_jwks_parse(const char *json, size_t len, msvc_jwks_t **out,
+                                size_t *skipped);
+
+/* GETs /.well-known/jwks.json from the first of the comma-separated base
+ * URLs (as msvc_http_resolver_config_t.urls) that answers 200 with a set
+ * msvc_jwks_parse() takes, trying them in order, all within timeout_ms
+ * (name lookups included): an endpoint gets an equal share of the time
+ * left over those still untried, so a hanging one cannot starve the rest.
+ * https:// peers are verified against ca_file (NULL: the system's store).
+ * No credential is sent: the keys are public.  Blocks; thread-safe (no
+ * state is kept between calls, so callers cache the result and rate-limit
+ * refetches themselves).  MSVC_EUNAVAIL when no endpoint gave a usable set
+ * (each endpoint's reason in errbuf, which may be NULL), MSVC_ECONFIG for
+ * an unusable URL list, MSVC_EINVAL for NULL arguments or timeout_ms < 1,
+ * MSVC_ENOMEM. */
+MSVC_EXTERN int msvc_jwks_fetch(const char *urls, const char *ca_file,
+                                int timeout_ms, msvc_jwks_t **out, char *errbuf,
+                                size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,7 @@
 #include "errors.h"
 #include "post.h"
 #include "resolver.h"
+#include "session.h"
 #include "store.h"
 #include "user.h"
 
@@ -53,8 +54,21 @@ typedef enum msvc_option {
   MSVC_OPT_LOGIN_LOCKOUT = 5, /* seconds, 1..86400; 60 */
   MSVC_OPT_LOGIN_TABLE_SIZE = 6, /* accounts tracked at once, 16..2^24; 65536 */
   MSVC_OPT_STORE_TIMEOUT_MS = 7, /* per store operation, 1..600000; 5000 */
-  MSVC_OPT_STORE_CONNECTIONS =
-      8 /* pooled connections, 0..1024; 0 = backend's */
+  /* pooled connections, 0..1024; 0 = backend's */
+  MSVC_OPT_STORE_CONNECTIONS = 8,
+  /* 1 (default): logins open sessions and return refresh tokens; 0: the
+   * seed's behaviour, access tokens only */
+  MSVC_OPT_SESSIONS = 9,
+  /* seconds a refresh token lives unused, 60..31536000; 2592000 (30 d) */
+  MSVC_OPT_REFRESH_TTL = 10,
+  /* seconds a rotated refresh token still returns its successor, 0..300;
+   * 10 */
+  MSVC_OPT_REFRESH_GRACE = 11,
+  /* 1 (default): msvc_authenticate refuses tokens of ended sessions and
+   * tokens older than the user's last password change (store reads); 0
+   * for a process that holds no users (it then trusts a token until it
+   * expires) */
+  MSVC_OPT_CHECK_REVOCATION = 12
   /* Options are only ever appended. */
 } msvc_option_t;
 
@@ -74,6 +88,27 @@ MSVC_EXTERN int msvc_options_set_jwt_secret(msvc_options_t *opts,
 /* "bcrypt" (default) or "yescrypt" for new hashes (msvc/password.h). */
 MSVC_EXTERN int msvc_options_set_password_scheme(msvc_options_t *opts,
                                                  const char *scheme);
+/* "HS256" (default: the seed's, with the JWT secret), "ES256" or
+ * "RS256" (with the keys below). */
+MSVC_EXTERN int msvc_options_set_jwt_algorithm(msvc_options_t *opts,
+                                               const char *alg);
+/* A private key (PEM: P-256 for ES256, RSA of 2048 bits or more for
+ * RS256) named `kid` (1..64 bytes of [A-Za-z0-9._-]).  Several may be
+ * added: the last one signs, all verify and are published by msvc_jwks(),
+ * so a key is retired by removing it after the longest token lifetime.
+ * Checked at msvc_open (MSVC_ECONFIG naming the key). */
+MSVC_EXTERN int msvc_options_add_signing_key(msvc_options_t *opts,
+                                             const char *kid, const char *pem,
+                                             size_t len);
+/* A public key (PEM) that only verifies, e.g. another instance's. */
+MSVC_EXTERN int msvc_options_add_verification_key(msvc_options_t *opts,
+                                                  const char *kid,
+                                                  const char *pem, size_t len);
+/* The HS256 key for service tokens (services calling each other), when it
+ * must differ from the user-signing key: with ES256/RS256 a post service
+ * holds no private key, only this.  Default: the JWT secret. */
+MSVC_EXTERN int msvc_options_set_service_secret(msvc_options_t *opts,
+                                                const void *secret, size_t len);
 /* An open store to use instead of the database URL; borrowed: it must
  * outlive the handle, and msvc_close() leaves it open.  NULL clears it. */
 MSVC_EXTERN int msvc_options_set_store(msvc_options_t *opts,
@@ -120,9 +155,11 @@ MSVC_EXTERN int msvc_register(msvc_t *svc, const msvc_call_t *call,
                               msvc_errors_t *errs);
 
 typedef struct msvc_login_result {
-  char *token;        /* compact JWT (no "Bearer "); owned */
-  int64_t expires_in; /* seconds */
-  msvc_user_t *user;  /* the user logged in; owned */
+  char *token;                /* compact JWT (no "Bearer "); owned */
+  int64_t expires_in;         /* seconds */
+  msvc_user_t *user;          /* the user logged in (or refreshed); owned */
+  char *refresh_token;        /* owned; NULL when sessions are off */
+  int64_t refresh_expires_in; /* seconds; 0 when sessions are off */
   /* Fields may be appended here. */
 } msvc_login_result_t;
 
@@ -151,11 +188,18 @@ typedef struct msvc_claims {
   const char *service;     /* service tokens: the service's name; else NULL */
   int64_t iat;             /* seconds since the epoch */
   int64_t exp;
+  const char *session_id; /* "sid": the session; "" when none */
+  const char *token_id;   /* "jti"; "" when none */
   /* Fields may be appended here. */
 } msvc_claims_t;
 
-/* Verifies a compact token (without "Bearer "): signature, algorithm and
- * expiry.  MSVC_ETOKEN for anything wrong with it.  out: msvc_claims_free();
+/* Verifies a compact token (without "Bearer "): signature, algorithm,
+ * key and expiry; with MSVC_OPT_CHECK_REVOCATION, also that its session
+ * is alive and that it is newer than the user's last password change
+ * (one store read: MSVC_EWOULDBLOCK under MSVC_NOWAIT when the store's
+ * reads are not local).  MSVC_ETOKEN for anything wrong with it,
+ * MSVC_EKEY for a well-formed token whose kid is not known (a post service
+ * then fetches the auth service's keys again).  out: msvc_claims_free();
  * everything it points to belongs to it. */
 MSVC_EXTERN int msvc_authenticate(msvc_t *svc, const msvc_call_t *call,
                                   const char *token, size_t len,
@@ -172,6 +216,54 @@ MSVC_EXTERN const msvc_user_t *msvc_claims_author(const msvc_claims_t *claims);
  * other services under the shared secret; free with msvc_free(). */
 MSVC_EXTERN int msvc_service_token(msvc_t *svc, const char *service,
                                    char **out);
+
+/* ---- sessions ---- */
+
+/* Exchanges a refresh token for a new access token and a new refresh token
+ * (the old one is retired).  The same retired token presented again within
+ * the grace window gets the same successor (concurrent clients); later, it
+ * ends the whole session: reuse means it was stolen.  MSVC_ETOKEN for an
+ * unknown, expired, ended, reused or malformed token; MSVC_EUNSUPPORTED
+ * when sessions are off.  out: msvc_login_result_free(). */
+MSVC_EXTERN int msvc_refresh(msvc_t *svc, const msvc_call_t *call,
+                             const char *refresh_token,
+                             msvc_login_result_t **out);
+
+typedef enum msvc_logout_scope {
+  MSVC_LOGOUT_LOCAL = 1,  /* the session of these claims */
+  MSVC_LOGOUT_OTHERS = 2, /* every other session of the user */
+  MSVC_LOGOUT_GLOBAL = 3  /* all of them */
+} msvc_logout_scope_t;
+
+/* Ends sessions of the user the claims name.  0 also when there was
+ * nothing to end (a token without a session). */
+MSVC_EXTERN int msvc_logout(msvc_t *svc, const msvc_call_t *call,
+                            const msvc_claims_t *claims,
+                            msvc_logout_scope_t scope);
+
+/* The claims' user's live sessions, newest first.  out:
+ * msvc_session_list_free(). */
+MSVC_EXTERN int msvc_sessions_list(msvc_t *svc, const msvc_call_t *call,
+                                   const msvc_claims_t *claims,
+                                   msvc_session_list_t **out);
+/* Ends one of the claims' user's sessions; MSVC_ENOTFOUND for an unknown
+ * id or another user's. */
+MSVC_EXTERN int msvc_session_end(msvc_t *svc, const msvc_call_t *call,
+                                 const msvc_claims_t *claims,
+                                 const char *session_id);
+
+/* ---- signing keys ---- */
+
+/* The public keys as a JWK Set (RFC 7517), {"keys":[...]}, for
+ * GET /.well-known/jwks.json; free with msvc_free().  MSVC_EUNSUPPORTED
+ * under HS256 (a secret is never published). */
+MSVC_EXTERN int msvc_jwks(msvc_t *svc, char **json);
+/* Replaces the keys that only verify with kids[i]/pems[i] (public keys,
+ * PEM), at run time and safely while other threads verify: what a post
+ * service does with the JWK Set it fetched.  MSVC_ECONFIG when a key is
+ * unusable (nothing is replaced then). */
+MSVC_EXTERN int msvc_set_verification_keys(msvc_t *svc, const char *const *kids,
+                                           const char *const *pems, size_t n);
 
 /* The user with this id.  MSVC_ENOTFOUND.  out: msvc_user_free(). */
 MSVC_EXTERN int msvc_user_get(msvc_t *svc, const msvc_call_t *call,

@@ -43,6 +43,7 @@
 
 #include "common.h"
 #include "post.h"
+#include "session.h"
 #include "user.h"
 
 #ifdef __cplusplus
@@ -50,7 +51,7 @@ extern "C" {
 #endif
 
 #define MSVC_STORE_MIN_VERSION 2 /* the first layout of libmsvc 0.2 */
-#define MSVC_STORE_VERSION 2
+#define MSVC_STORE_VERSION 3     /* 3: sessions */
 
 /* Flags a backend may set in its table. */
 enum {
@@ -119,6 +120,31 @@ typedef struct msvc_store_methods {
    * posts. */
   int (*post_list)(void *ctx, const msvc_post_query_t *q,
                    msvc_post_t *const *out, size_t *nout);
+
+  /* ---- version 3: sessions ----
+   * A version-2 table has none: the library then runs with sessions off
+   * and MSVC_OPT_CHECK_REVOCATION ignored.  Version 3 backends also keep
+   * msvc_user_record_t.tokens_valid_after in user_insert, user_update and
+   * the user_find_* methods. */
+  int (*session_insert)(void *ctx, const msvc_session_t *s);
+  int (*session_find)(void *ctx, const char *id, msvc_session_t *out);
+  /* The session whose token_hash or prev_hash is `hash`; MSVC_ENOTFOUND. */
+  int (*session_find_by_hash)(void *ctx, const char *hash, msvc_session_t *out);
+  /* Atomically, and only if session `id` is not revoked and its
+   * token_hash is old_hash: prev_hash = old_hash, token_hash = new_hash,
+   * rotated_at = last_used_at = now, expires_at = expires_at.  Otherwise
+   * MSVC_ENOTFOUND (gone, or another caller rotated it first). */
+  int (*session_rotate)(void *ctx, const char *id, const char *old_hash,
+                        const char *new_hash, int64_t now, int64_t expires_at);
+  /* Marks revoked: session `id` if it is user_id's (except == 0); every
+   * session of user_id but `id` (except == 1); all of user_id's (id ==
+   * NULL).  *n (may be NULL): how many changed. */
+  int (*sessions_revoke)(void *ctx, const char *user_id, const char *id,
+                         int except, size_t *n);
+  /* user_id's sessions that are not revoked and end after `now`, newest
+   * first, at most max; out has max zeroed sessions. */
+  int (*sessions_list)(void *ctx, const char *user_id, int64_t now,
+                       msvc_session_t *const *out, size_t max, size_t *nout);
   /* Methods of later versions are appended here. */
 } msvc_store_methods_t;
 
@@ -192,6 +218,26 @@ MSVC_EXTERN int msvc_store_post_delete(msvc_store_t *s, const char *id);
 MSVC_EXTERN int msvc_store_post_list(msvc_store_t *s,
                                      const msvc_post_query_t *q,
                                      msvc_post_t *const *out, size_t *nout);
+/* 1 when the store keeps sessions (a version 3 table with the methods). */
+MSVC_EXTERN int msvc_store_has_sessions(const msvc_store_t *s);
+MSVC_EXTERN int msvc_store_session_insert(msvc_store_t *s,
+                                          const msvc_session_t *session);
+MSVC_EXTERN int msvc_store_session_find(msvc_store_t *s, const char *id,
+                                        msvc_session_t *out);
+MSVC_EXTERN int msvc_store_session_find_by_hash(msvc_store_t *s,
+                                                const char *hash,
+                                                msvc_session_t *out);
+MSVC_EXTERN int msvc_store_session_rotate(msvc_store_t *s, const char *id,
+                                          const char *old_hash,
+                                          const char *new_hash, int64_t now,
+                                          int64_t expires_at);
+MSVC_EXTERN int msvc_store_sessions_revoke(msvc_store_t *s, const char *user_id,
+                                           const char *id, int except,
+                                           size_t *n);
+MSVC_EXTERN int msvc_store_sessions_list(msvc_store_t *s, const char *user_id,
+                                         int64_t now,
+                                         msvc_session_t *const *out, size_t max,
+                                         size_t *nout);
 
 #ifdef __cplusplus
 }

@@ -60,6 +60,8 @@ MSVC_EXTERN void msvc_users_free(msvc_user_t **users, size_t n);
 typedef struct msvc_user_record {
   msvc_user_t *user;   /* owned, never NULL in a record the library made */
   char *password_hash; /* owned */
+  int64_t tokens_valid_after; /* ms: access tokens issued before are
+                                 refused (set by a password change); 0 */
   /* Fields may be appended here. */
 } msvc_user_record_t;
 

@@ -32,6 +32,29 @@ const char *msvc__call_request_id(const msvc_call_t *call) {
   return call->request_id;
 }
 
+const char *msvc__call_user_agent(const msvc_call_t *call) {
+  if (!call_has(call,
+                offsetof(msvc_call_t, user_agent) + sizeof(call->user_agent)))
+    return NULL;
+  return call->user_agent;
+}
+
+const char *msvc__call_client_ip(const msvc_call_t *call) {
+  if (!call_has(call,
+                offsetof(msvc_call_t, client_ip) + sizeof(call->client_ip)))
+    return NULL;
+  return call->client_ip;
+}
+
+const char *msvc__call_session_id(const msvc_call_t *call) {
+  if (!call_has(call,
+                offsetof(msvc_call_t, session_id) + sizeof(call->session_id)))
+    return NULL;
+  return call->session_id != NULL && call->session_id[0] != '\0'
+             ? call->session_id
+             : NULL;
+}
+
 int msvc__copy_sized(void *dst, size_t dst_size, const void *src) {
   size_t src_size;
   if (src == NULL)
@@ -56,4 +79,10 @@ void msvc__post_reset(msvc_post_t *p) {
   free(p->title);
   free(p->content);
   memset(p, 0, sizeof(*p));
+}
+
+void msvc__session_reset(msvc_session_t *s) {
+  free(s->user_agent);
+  free(s->ip);
+  memset(s, 0, sizeof(*s));
 }

@@ -109,6 +109,10 @@ void msvc_login_result_free(msvc_login_result_t *res) {
   if (res == NULL)
     return;
   free(res->token);
+  if (res->refresh_token != NULL) {
+    explicit_bzero(res->refresh_token, strlen(res->refresh_token));
+    free(res->refresh_token);
+  }
   msvc_user_free(res->user);
   free(res);
 }
@@ -148,33 +152,32 @@ static int require_login_fields(const msvc_user_input_t *in,
   return msvc_errors_count(errs) > 0 ? MSVC_EVALIDATION : 0;
 }
 
-/* The token and the user for a record whose password matched. */
-static int login_result(msvc_t *svc, msvc_user_record_t *rec, int64_t now,
+/* The tokens and the user for a record whose password matched: a new
+ * session when sessions are on, else the seed's bare access token. */
+static int login_result(msvc_t *svc, const msvc_call_t *call,
+                        msvc_user_record_t *rec, int64_t now,
                         msvc_login_result_t **out) {
-  msvc_login_result_t *res;
-  if (out == NULL) {
-    msvc_user_record_free(rec);
-    return 0;
+  msvc_login_result_t *res = calloc(1, sizeof(*res));
+  int rc = res != NULL ? 0 : MSVC_ENOMEM;
+  if (rc == 0 && svc->sessions)
+    rc = msvc__session_open(svc, call, rec->user, now, res);
+  else if (rc == 0) {
+    rc = msvc__token_issue_user(&svc->token, rec->user, NULL, NULL, now / 1000,
+                                &res->token);
+    res->expires_in = svc->token.ttl;
   }
-  res = calloc(1, sizeof(*res));
-  if (res == NULL) {
+  if (rc != 0 || out == NULL) {
     msvc_user_record_free(rec);
-    return MSVC_ENOMEM;
-  }
-  int rc =
-      msvc__token_issue_user(&svc->token, rec->user, now / 1000, &res->token);
-  if (rc != 0) {
-    msvc_user_record_free(rec);
-    free(res);
+    msvc_login_result_free(res);
     return rc;
   }
-  res->expires_in = svc->token.ttl;
   msvc__hand_out_user(rec, &res->user);
   *out = res;
   return 0;
 }
 
-static int do_login(msvc_t *svc, const msvc_user_input_t *in, const char *email,
+static int do_login(msvc_t *svc, const msvc_call_t *call,
+                    const msvc_user_input_t *in, const char *email,
                     msvc_login_result_t **out, unsigned *retry_after) {
   msvc_user_record_t *rec = NULL;
   int64_t now = msvc__realtime_ms();
@@ -202,7 +205,7 @@ static int do_login(msvc_t *svc, const msvc_user_input_t *in, const char *email,
   }
   msvc__throttle_reset(svc->throttle, email);
   upgrade_hash(svc, rec, in->password);
-  return login_result(svc, rec, now, out);
+  return login_result(svc, call, rec, now, out);
 }
 
 int msvc_login(msvc_t *svc, const msvc_call_t *call,
@@ -212,7 +215,6 @@ int msvc_login(msvc_t *svc, const msvc_call_t *call,
   msvc_errors_t local, *errs;
   char *email = NULL;
   int rc;
-  (void)call;
   if (out != NULL)
     *out = NULL;
   if (retry_after != NULL)
@@ -225,7 +227,7 @@ int msvc_login(msvc_t *svc, const msvc_call_t *call,
   if (rc == 0)
     rc = (email = msvc__normalize_email(in.email)) != NULL ? 0 : MSVC_ENOMEM;
   if (rc == 0)
-    rc = do_login(svc, &in, email, out, retry_after);
+    rc = do_login(svc, call, &in, email, out, retry_after);
   free(email);
   msvc__errors_done(errs, errs_);
   return MSVC__END(svc, rc);

@@ -14,6 +14,8 @@
 typedef struct claims_block {
   msvc_claims_t claims;
   msvc_user_t user;
+  char sid[MSVC_ID_SIZE];
+  char jti[64];
   char strings[]; /* name, email or service, NUL-terminated */
 } claims_block_t;
 
@@ -30,6 +32,10 @@ static int claims_from_token(const msvc__token_claims_t *t,
   b->claims.kind = t->kind;
   b->claims.iat = t->iat;
   b->claims.exp = t->exp;
+  memcpy(b->sid, t->sid, sizeof(b->sid));
+  memcpy(b->jti, t->jti, sizeof(b->jti));
+  b->claims.session_id = b->sid;
+  b->claims.token_id = b->jti;
   if (is_user) {
     memcpy(b->user.id, t->id, MSVC_ID_SIZE);
     b->user.name = memcpy(b->strings, t->name, name_len + 1);
@@ -42,18 +48,40 @@ static int claims_from_token(const msvc__token_claims_t *t,
   return 0;
 }
 
+/* The signature and claims of token, from the cache of verified tokens
+ * when these exact bytes were verified before and have not expired. */
+static int verify_cached(msvc_t *svc, const char *token, size_t len,
+                         msvc__token_claims_t *t) {
+  unsigned char digest[MSVC__SHA256_LEN];
+  int64_t now_s = msvc__realtime_ms() / 1000;
+  int hashed, rc;
+  if (len > MSVC_TOKEN_MAX_BYTES)
+    return MSVC_ETOKEN;
+  hashed = msvc__sha256(token, len, digest) == 0;
+  if (hashed && msvc__token_cache_get(svc->verified, digest, now_s, t))
+    return 0;
+  rc = msvc__token_verify(&svc->token, token, len, now_s, t);
+  if (rc == 0 && hashed)
+    msvc__token_cache_put(svc->verified, digest, t);
+  return rc;
+}
+
 int msvc_authenticate(msvc_t *svc, const msvc_call_t *call, const char *token,
                       size_t len, msvc_claims_t **out) {
   msvc__token_claims_t t;
   int rc;
-  (void)call;
   if (out != NULL)
     *out = NULL;
   if (svc == NULL || token == NULL || out == NULL)
     return MSVC_EINVAL;
   MSVC__BEGIN();
-  rc = msvc__token_verify(&svc->token, token, len, msvc__realtime_ms() / 1000,
-                          &t);
+  rc = verify_cached(svc, token, len, &t);
+  /* The revocation check reads the store: not on a loop that cannot
+   * wait for it. */
+  if (rc == 0 && svc->check_revocation && t.kind == MSVC_CALLER_USER)
+    rc = msvc__store_gate(svc, call);
+  if (rc == 0)
+    rc = msvc__check_revocation(svc, &t);
   if (rc == 0)
     rc = claims_from_token(&t, out);
   return MSVC__END(svc, rc);

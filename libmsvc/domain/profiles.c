@@ -45,11 +45,24 @@ static int change_password(msvc_t *svc, msvc_user_record_t *rec,
     return rc;
   free(rec->password_hash);
   rec->password_hash = hash;
+  /* Access tokens issued before now stop being accepted. */
+  rec->tokens_valid_after = msvc__realtime_ms();
   return 0;
 }
 
-static int do_update(msvc_t *svc, const char *id, const msvc_user_input_t *in,
-                     msvc_user_t **out, msvc_errors_t *errs) {
+/* After a password change: every session but the caller's ends, so a
+ * thief's refresh token dies with the old password. */
+static void end_other_sessions(msvc_t *svc, const msvc_call_t *call,
+                               const char *user_id) {
+  const char *keep = msvc__call_session_id(call);
+  if (svc->sessions)
+    (void)msvc_store_sessions_revoke(svc->store, user_id, keep, keep != NULL,
+                                     NULL);
+}
+
+static int do_update(msvc_t *svc, const msvc_call_t *call, const char *id,
+                     const msvc_user_input_t *in, msvc_user_t **out,
+                     msvc_errors_t *errs) {
   msvc_user_record_t *rec = NULL;
   msvc_user_t probe;
   int rc;
@@ -73,6 +86,8 @@ static int do_update(msvc_t *svc, const char *id, const msvc_user_input_t *in,
     msvc_user_record_free(rec);
     return rc;
   }
+  if (rc == 0 && in->password != NULL)
+    end_other_sessions(svc, call, id);
   return rec != NULL ? msvc__finish_user_write(rc, rec, errs, out) : rc;
 }
 
@@ -82,14 +97,13 @@ int msvc_user_update(msvc_t *svc, const msvc_call_t *call, const char *id,
   msvc_user_input_t in;
   msvc_errors_t local, *errs;
   int rc;
-  (void)call;
   if (out != NULL)
     *out = NULL;
   if (svc == NULL || id == NULL || msvc__read_user_input(in_, &in) != 0)
     return MSVC_EINVAL;
   MSVC__BEGIN();
   errs = msvc__errors_use(errs_, &local);
-  rc = do_update(svc, id, &in, out, errs);
+  rc = do_update(svc, call, id, &in, out, errs);
   msvc__errors_done(errs, errs_);
   return MSVC__END(svc, rc);
 }

@@ -165,3 +165,32 @@ void msvc_post_page_free(msvc_post_page_t *page) {
   free(page->next_cursor);
   free(page);
 }
+
+int msvc_session_new(msvc_session_t **out) {
+  if (out == NULL)
+    return MSVC_EINVAL;
+  *out = calloc(1, sizeof(**out));
+  return *out != NULL ? 0 : MSVC_ENOMEM;
+}
+
+void msvc_session_free(msvc_session_t *s) {
+  if (s == NULL)
+    return;
+  free(s->user_agent);
+  free(s->ip);
+  free(s);
+}
+
+void msvc_session_list_free(msvc_session_list_t *list) {
+  if (list == NULL)
+    return;
+  for (size_t i = 0; list->items != NULL && i < list->count; i++) {
+    if (list->items[i] == NULL)
+      continue;
+    free(list->items[i]->user_agent);
+    free(list->items[i]->ip);
+    free(list->items[i]);
+  }
+  free(list->items);
+  free(list);
+}

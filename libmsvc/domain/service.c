@@ -12,29 +12,78 @@
 
 #include "domain/service_internal.h"
 
+/* Verified tokens remembered (about 1 KiB each): enough for the clients of
+ * a busy instance within one token lifetime's working set. */
+#define TOKEN_CACHE_ENTRIES 4096
+
+/* The keys: under HS256 the secret; else the PEM keys given.  A ring of
+ * ES256/RS256 with no private key only verifies (a post service, whose
+ * keys arrive later through msvc_set_verification_keys). */
+static int make_keyring(msvc_t *svc, const msvc_options_t *opts, char *errbuf,
+                        size_t errlen) {
+  int rc = msvc__keyring_new(opts->alg, &svc->keys);
+  if (rc == 0 && opts->alg == MSVC__ALG_HS256) {
+    if (opts->secret == NULL) {
+      msvc__set_error(errbuf, errlen, "a JWT secret is required");
+      return MSVC_ECONFIG;
+    }
+    rc = msvc__keyring_set_secret(svc->keys, opts->secret, opts->secret_len);
+  }
+  for (size_t i = 0; rc == 0 && i < opts->nkeys; i++) {
+    const struct msvc__key_option *k = &opts->keys[i];
+    rc = k->is_private ? msvc__keyring_add_private(svc->keys, k->kid, k->pem,
+                                                   k->len, errbuf, errlen)
+                       : msvc__keyring_add_public(svc->keys, k->kid, k->pem,
+                                                  k->len, errbuf, errlen);
+  }
+  return rc;
+}
+
+/* The service-token secret (given, or the JWT secret, or random: then no
+ * other process can check this one's service tokens) and the refresh key
+ * derived from it. */
+static int make_service_secret(msvc_t *svc, const msvc_options_t *opts) {
+  static const char label[] = "msvc refresh v1";
+  const unsigned char *src =
+      opts->service_secret ? opts->service_secret : opts->secret;
+  size_t len =
+      opts->service_secret ? opts->service_secret_len : opts->secret_len;
+  svc->service_secret = malloc(src != NULL ? len : 32);
+  if (svc->service_secret == NULL)
+    return MSVC_ENOMEM;
+  if (src != NULL)
+    memcpy(svc->service_secret, src, len);
+  else if (msvc__random_bytes(svc->service_secret, len = 32) != 0)
+    return MSVC_EIO;
+  svc->token.service_secret = svc->service_secret;
+  svc->token.service_secret_len = len;
+  return msvc__sha256_2(label, sizeof(label) - 1, svc->service_secret, len,
+                        svc->refresh_key);
+}
+
 /* The settings the handle keeps: copies of the options'. */
 static int copy_settings(msvc_t *svc, const msvc_options_t *opts, char *errbuf,
                          size_t errlen) {
-  if (opts->secret == NULL) {
-    msvc__set_error(errbuf, errlen, "a JWT secret is required");
-    return MSVC_ECONFIG;
-  }
+  int rc;
   if (msvc_password_scheme_check(opts->password_scheme, opts->password_cost) !=
       0) {
     msvc__set_error(errbuf, errlen, "password cost %lu is out of range for %s",
                     opts->password_cost, opts->password_scheme);
     return MSVC_ECONFIG;
   }
-  svc->secret = malloc(opts->secret_len);
+  rc = make_keyring(svc, opts, errbuf, errlen);
+  if (rc == 0)
+    rc = make_service_secret(svc, opts);
   svc->password_scheme = msvc__strdup(opts->password_scheme);
-  if (svc->secret == NULL || svc->password_scheme == NULL)
-    return MSVC_ENOMEM;
-  memcpy(svc->secret, opts->secret, opts->secret_len);
-  svc->token.secret = svc->secret;
-  svc->token.secret_len = opts->secret_len;
+  if (rc == 0 && svc->password_scheme == NULL)
+    rc = MSVC_ENOMEM;
+  svc->token.keys = svc->keys;
   svc->token.ttl = opts->token_ttl;
   svc->password_cost = opts->password_cost;
-  return 0;
+  svc->check_revocation = opts->check_revocation;
+  svc->refresh_ttl_s = opts->refresh_ttl_s;
+  svc->refresh_grace_s = opts->refresh_grace_s;
+  return rc;
 }
 
 int msvc__hash_password(msvc_t *svc, const char *password, char **out) {
@@ -92,9 +141,13 @@ static int open_parts(msvc_t *svc, const msvc_options_t *opts, char *errbuf,
   if (rc == 0)
     rc = msvc__idgen_new(&svc->ids);
   if (rc == 0)
+    rc = msvc__token_cache_new(TOKEN_CACHE_ENTRIES, &svc->verified);
+  if (rc == 0)
     rc = open_store(svc, opts, errbuf, errlen);
   if (rc == 0)
     rc = open_resolver(svc, opts);
+  /* Sessions need a store that keeps them (a version 3 table). */
+  svc->sessions = opts->sessions && msvc_store_has_sessions(svc->store);
   return rc;
 }
 
@@ -134,10 +187,13 @@ void msvc_close(msvc_t *svc) {
   msvc__throttle_free(svc->throttle);
   free(svc->dummy_hash);
   free(svc->password_scheme);
-  if (svc->secret != NULL) {
-    explicit_bzero(svc->secret, svc->token.secret_len);
-    free(svc->secret);
+  msvc__keyring_free(svc->keys);
+  msvc__token_cache_free(svc->verified);
+  if (svc->service_secret != NULL) {
+    explicit_bzero(svc->service_secret, svc->token.service_secret_len);
+    free(svc->service_secret);
   }
+  explicit_bzero(svc->refresh_key, sizeof(svc->refresh_key));
   free(svc);
 }
 
@@ -177,4 +233,28 @@ void msvc__errors_done(msvc_errors_t *used, msvc_errors_t *caller) {
     msvc_errors_clear(used);
     free(used->items);
   }
+}
+
+int msvc_jwks(msvc_t *svc, char **json) {
+  if (json != NULL)
+    *json = NULL;
+  if (svc == NULL || json == NULL)
+    return MSVC_EINVAL;
+  MSVC__BEGIN();
+  return MSVC__END(svc, msvc__keyring_jwks(svc->keys, json));
+}
+
+int msvc_set_verification_keys(msvc_t *svc, const char *const *kids,
+                               const char *const *pems, size_t n) {
+  char err[256] = "";
+  int rc;
+  if (svc == NULL || (n > 0 && (kids == NULL || pems == NULL)))
+    return MSVC_EINVAL;
+  MSVC__BEGIN();
+  rc = msvc__keyring_replace_public(svc->keys, kids, pems, n, err, sizeof(err));
+  if (rc == 0) /* a key that left stops verifying now, cached or not */
+    msvc__token_cache_clear(svc->verified);
+  if (rc != 0 && err[0] != '\0')
+    msvc_set_error_detail("%s", err);
+  return MSVC__END(svc, rc);
 }

@@ -3,9 +3,12 @@
 #ifndef MSVC_SERVICE_INTERNAL_H
 #define MSVC_SERVICE_INTERNAL_H
 
+#include "domain/digest.h"
 #include "domain/idgen.h"
+#include "domain/keys.h"
 #include "domain/throttle.h"
 #include "domain/token.h"
+#include "domain/token_cache.h"
 #include "domain/validate.h"
 #include "internal.h"
 
@@ -24,6 +27,18 @@ struct msvc_options {
   int store_timeout_ms, store_connections;
   msvc_store_t *store;       /* borrowed */
   msvc_resolver_t *resolver; /* borrowed */
+  int sessions, check_revocation;
+  int64_t refresh_ttl_s, refresh_grace_s;
+  msvc__alg_t alg;
+  struct msvc__key_option {
+    char *kid;
+    char *pem;
+    size_t len;
+    int is_private;
+  } * keys;
+  size_t nkeys;
+  unsigned char *service_secret; /* NULL: the JWT secret */
+  size_t service_secret_len;
 };
 
 struct msvc {
@@ -31,8 +46,16 @@ struct msvc {
   int owns_store;
   msvc_resolver_t *resolver;
   int owns_resolver;
-  unsigned char *secret; /* owned copy */
+  unsigned char *service_secret; /* owned copy */
+  msvc__keyring_t *keys;
+  msvc__token_cache_t *verified; /* tokens already verified, until exp */
   msvc_token_config_t token;
+  int sessions;         /* logins open sessions (and the store keeps them) */
+  int check_revocation; /* authenticate reads the session and the user */
+  int64_t refresh_ttl_s, refresh_grace_s;
+  /* HMAC key of refresh-token successors: derived from the signing
+   * material, so every instance sharing it derives the same successor. */
+  unsigned char refresh_key[MSVC__SHA256_LEN];
   char *password_scheme; /* owned: "bcrypt" or "yescrypt" */
   unsigned long password_cost;
   char *dummy_hash; /* checked for unknown emails, same cost */
@@ -76,5 +99,16 @@ int msvc__finish_user_write(int rc, msvc_user_record_t *rec,
 /* Reads user `id` into a fresh record (*out NULL on error). */
 int msvc__load_user_record(msvc_t *svc, const char *id,
                            msvc_user_record_t **out);
+
+/* ---- sessions.c ---- */
+
+/* Opens a session for user (when sessions are on) and fills res with the
+ * access token, the refresh token and their lifetimes. */
+int msvc__session_open(msvc_t *svc, const msvc_call_t *call,
+                       const msvc_user_t *user, int64_t now,
+                       msvc_login_result_t *res);
+/* 0 when verified claims t may still be used (session alive, issued after
+ * the last password change), MSVC_ETOKEN when not. */
+int msvc__check_revocation(msvc_t *svc, const msvc__token_claims_t *t);
 
 #endif

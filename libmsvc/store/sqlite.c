@@ -19,6 +19,12 @@
  * a WITHOUT ROWID table (small rows; a lookup by id, the hot path, is one
  * B-tree search instead of two, measured ~10-20 % faster); Post keeps its
  * rowid, as contents up to 64 KiB would bloat a clustered key's pages.
+ * Since version 2, User.tokens_valid_after (ms) and a "Session" table:
+ * one row per signed-in device, keyed by its refresh token's SHA-256
+ * (unique), found by the current or the previous hash, listed per user.
+ * A rotation is a single conditional UPDATE (the compare-and-set the
+ * store contract asks for); rows are only marked revoked, never deleted,
+ * so a retired token presented again is still recognised.
  *
  * Schema versions: PRAGMA user_version counts the steps of `migrations`
  * below that a file has had.  The first connection of a store runs the
@@ -90,9 +96,36 @@ static const char schema_v1_sql[] =
     "CREATE INDEX IF NOT EXISTS \"Post_user_id_created_at_id_idx\""
     " ON \"Post\"(user_id, created_at DESC, id DESC);";
 
+/* Version 2: sessions (refresh tokens) and the per-user cut-off for
+ * access tokens.  No IF NOT EXISTS: a file at version 1 has neither, and a
+ * clash means the file is not what its user_version says.  Session keeps
+ * its rowid for the same reason as Post (user agents of any length).
+ * token_hash is unique: the store, not a read before the write, decides a
+ * clash.  A lookup by hash is token_hash OR prev_hash, hence the second
+ * index, partial: sessions never rotated all share prev_hash '', and with
+ * them in it ANALYZE would find the index useless and the lookup would
+ * scan.  Listing is one user's sessions newest first, hence the third. */
+static const char schema_v2_sql[] =
+    "ALTER TABLE \"User\" ADD COLUMN"
+    " tokens_valid_after INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE \"Session\" ("
+    " id TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL,"
+    " token_hash TEXT NOT NULL, prev_hash TEXT NOT NULL DEFAULT '',"
+    " rotated_at INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+    " last_used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0, user_agent TEXT, ip TEXT"
+    ") STRICT;"
+    "CREATE UNIQUE INDEX \"Session_token_hash_key\""
+    " ON \"Session\"(token_hash);"
+    "CREATE INDEX \"Session_prev_hash_idx\" ON \"Session\"(prev_hash)"
+    " WHERE prev_hash <> '';"
+    "CREATE INDEX \"Session_user_id_created_at_idx\""
+    " ON \"Session\"(user_id, created_at DESC, id DESC);";
+
 /* migrations[i] takes a file from user_version i to i + 1.  Append only. */
 static const char *const migrations[] = {
     schema_v1_sql,
+    schema_v2_sql,
 };
 
 _Static_assert(MSVC__ARRAY_SIZE(migrations) == MSVC__SQLITE_SCHEMA_VERSION,
@@ -112,11 +145,17 @@ enum {
   USER_UPDATED_AT,
   USER_NCOLS
 };
-/* A user record: the user's columns, then its hash. */
-#define RECORD_COLS USER_COLS ", password"
-enum { RECORD_PASSWORD = USER_NCOLS, RECORD_NCOLS };
+/* A user record: the user's columns, then its hash and token cut-off. */
+#define RECORD_COLS USER_COLS ", password, tokens_valid_after"
+enum { RECORD_PASSWORD = USER_NCOLS, RECORD_TOKENS_VALID_AFTER, RECORD_NCOLS };
 static const char *const record_col_names[RECORD_NCOLS] = {
-    "id", "name", "email", "created_at", "updated_at", "password"};
+    "id",
+    "name",
+    "email",
+    "created_at",
+    "updated_at",
+    "password",
+    "tokens_valid_after"};
 
 #define POST_COLS "id, user_id, title, content, created_at, updated_at"
 enum {
@@ -131,6 +170,28 @@ enum {
 static const char *const post_col_names[POST_NCOLS] = {
     "id", "user_id", "title", "content", "created_at", "updated_at"};
 
+#define SESSION_COLS                                                           \
+  "id, user_id, token_hash, prev_hash, rotated_at, created_at,"                \
+  " last_used_at, expires_at, revoked, user_agent, ip"
+enum {
+  SESSION_ID,
+  SESSION_USER_ID,
+  SESSION_TOKEN_HASH,
+  SESSION_PREV_HASH,
+  SESSION_ROTATED_AT,
+  SESSION_CREATED_AT,
+  SESSION_LAST_USED_AT,
+  SESSION_EXPIRES_AT,
+  SESSION_REVOKED,
+  SESSION_USER_AGENT,
+  SESSION_IP,
+  SESSION_NCOLS
+};
+static const char *const session_col_names[SESSION_NCOLS] = {
+    "id",         "user_id",      "token_hash", "prev_hash", "rotated_at",
+    "created_at", "last_used_at", "expires_at", "revoked",   "user_agent",
+    "ip"};
+
 /* Listing uses a row-value comparison, which SQLite turns into a range on
  * the (created_at DESC, id DESC) index.  Without a cursor the statement is
  * bound to (INT64_MAX, "g"): every id is hex, so sorts below "g".  Inserts
@@ -139,14 +200,14 @@ static const char *const post_col_names[POST_NCOLS] = {
 static const char *const sql_text[MSVC__SQL_COUNT] = {
     [MSVC__SQL_PING] = "SELECT count(*) FROM sqlite_schema",
     [MSVC__SQL_USER_INSERT] = "INSERT INTO \"User\" (" RECORD_COLS
-                              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [MSVC__SQL_USER_BY_ID] =
         "SELECT " RECORD_COLS " FROM \"User\" WHERE id = ?1",
     [MSVC__SQL_USER_BY_EMAIL] =
         "SELECT " RECORD_COLS " FROM \"User\" WHERE email = ?1",
     [MSVC__SQL_USER_UPDATE] =
         "UPDATE \"User\" SET name = ?2, email = ?3, password = ?4,"
-        " updated_at = ?5 WHERE id = ?1",
+        " updated_at = ?5, tokens_valid_after = ?6 WHERE id = ?1",
     [MSVC__SQL_USERS_MANY] = "SELECT " USER_COLS " FROM \"User\""
                              " WHERE id IN (SELECT value FROM json_each(?1))",
     [MSVC__SQL_POST_INSERT] =
@@ -163,6 +224,33 @@ static const char *const sql_text[MSVC__SQL_COUNT] = {
         "SELECT " POST_COLS " FROM \"Post\" WHERE user_id = ?4"
         " AND (created_at, id) < (?1, ?2)"
         " ORDER BY created_at DESC, id DESC LIMIT ?3",
+    [MSVC__SQL_SESSION_INSERT] =
+        "INSERT INTO \"Session\" (" SESSION_COLS ") VALUES (?1, ?2, ?3, ?4,"
+        " ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [MSVC__SQL_SESSION_FIND] =
+        "SELECT " SESSION_COLS " FROM \"Session\" WHERE id = ?1",
+    [MSVC__SQL_SESSION_BY_HASH] = "SELECT " SESSION_COLS " FROM \"Session\""
+                                  " WHERE token_hash = ?1 OR (prev_hash = ?1"
+                                  " AND prev_hash <> '') LIMIT 1",
+    /* The compare-and-set of a rotation: one statement, so two callers
+     * holding the same old hash cannot both see it current. */
+    [MSVC__SQL_SESSION_ROTATE] =
+        "UPDATE \"Session\" SET prev_hash = token_hash, token_hash = ?3,"
+        " rotated_at = ?4, last_used_at = ?4, expires_at = ?5"
+        " WHERE id = ?1 AND token_hash = ?2 AND revoked = 0",
+    /* Revocations count only sessions they actually end. */
+    [MSVC__SQL_SESSIONS_REVOKE_ONE] =
+        "UPDATE \"Session\" SET revoked = 1"
+        " WHERE id = ?2 AND user_id = ?1 AND revoked = 0",
+    [MSVC__SQL_SESSIONS_REVOKE_OTHERS] =
+        "UPDATE \"Session\" SET revoked = 1"
+        " WHERE user_id = ?1 AND id <> ?2 AND revoked = 0",
+    [MSVC__SQL_SESSIONS_REVOKE_ALL] = "UPDATE \"Session\" SET revoked = 1"
+                                      " WHERE user_id = ?1 AND revoked = 0",
+    [MSVC__SQL_SESSIONS_LIST] =
+        "SELECT " SESSION_COLS " FROM \"Session\" WHERE user_id = ?1"
+        " AND revoked = 0 AND expires_at > ?2"
+        " ORDER BY created_at DESC, id DESC LIMIT ?3",
 };
 
 /* The result columns each statement's reader expects (none listed for
@@ -177,6 +265,9 @@ static const struct {
     [MSVC__SQL_POST_FIND] = {post_col_names, POST_NCOLS},
     [MSVC__SQL_POST_LIST] = {post_col_names, POST_NCOLS},
     [MSVC__SQL_POST_LIST_BY_USER] = {post_col_names, POST_NCOLS},
+    [MSVC__SQL_SESSION_FIND] = {session_col_names, SESSION_NCOLS},
+    [MSVC__SQL_SESSION_BY_HASH] = {session_col_names, SESSION_NCOLS},
+    [MSVC__SQL_SESSIONS_LIST] = {session_col_names, SESSION_NCOLS},
 };
 
 const char *msvc__sqlite_sql(int which) {
@@ -665,17 +756,25 @@ static void stmt_done(sqlite3_stmt *s) {
   sqlite3_clear_bindings(s);
 }
 
-/* Steps a write to completion; MSVC_ENOTFOUND when `need_row` and no row
- * changed. */
-static int run_write(conn_t *c, sqlite3_stmt *s, int bind_rc, int need_row) {
+/* Steps a write to completion; the rows it changed in *changes. */
+static int run_write_counted(conn_t *c, sqlite3_stmt *s, int bind_rc,
+                             int *changes) {
   int rc = bind_rc != SQLITE_OK ? bind_rc : sqlite3_step(s);
-  int changes = sqlite3_changes(c->db);
+  *changes = sqlite3_changes(c->db);
   if (rc != SQLITE_DONE)
     rc = db_error(c->db, rc == SQLITE_ROW ? SQLITE_MISUSE : rc);
   else
-    rc = need_row && changes == 0 ? MSVC_ENOTFOUND : 0;
+    rc = 0;
   stmt_done(s);
   return rc;
+}
+
+/* Steps a write to completion; MSVC_ENOTFOUND when `need_row` and no row
+ * changed. */
+static int run_write(conn_t *c, sqlite3_stmt *s, int bind_rc, int need_row) {
+  int changes = 0;
+  int rc = run_write_counted(c, s, bind_rc, &changes);
+  return rc == 0 && need_row && changes == 0 ? MSVC_ENOTFOUND : rc;
 }
 
 /* ids go in lower-cased, as every stored id is. */
@@ -771,7 +870,9 @@ static int bind_record(sqlite3_stmt *s, const char id[MSVC_ID_SIZE],
          bind_str(s, USER_EMAIL + 1, rec->user->email) |
          sqlite3_bind_int64(s, USER_CREATED_AT + 1, rec->user->created_at) |
          sqlite3_bind_int64(s, USER_UPDATED_AT + 1, rec->user->updated_at) |
-         bind_str(s, RECORD_PASSWORD + 1, rec->password_hash);
+         bind_str(s, RECORD_PASSWORD + 1, rec->password_hash) |
+         sqlite3_bind_int64(s, RECORD_TOKENS_VALID_AFTER + 1,
+                            rec->tokens_valid_after);
 }
 
 static int sqlite_user_insert(void *ctx, const msvc_user_record_t *rec) {
@@ -804,6 +905,8 @@ static int find_user(sqlite_store_t *st, int which, const char *key,
     rc = user_from_row(s, out->user);
     if (rc == 0)
       rc = col_str(s, RECORD_PASSWORD, &out->password_hash);
+    out->tokens_valid_after =
+        sqlite3_column_int64(s, RECORD_TOKENS_VALID_AFTER);
   } else {
     rc = rc == SQLITE_DONE ? MSVC_ENOTFOUND : db_error(c->db, rc);
   }
@@ -835,7 +938,8 @@ static int sqlite_user_update(void *ctx, const msvc_user_record_t *rec) {
   s = c->stmt[MSVC__SQL_USER_UPDATE];
   rc = bind_id(s, 1, id) | bind_str(s, 2, rec->user->name) |
        bind_str(s, 3, rec->user->email) | bind_str(s, 4, rec->password_hash) |
-       sqlite3_bind_int64(s, 5, rec->user->updated_at);
+       sqlite3_bind_int64(s, 5, rec->user->updated_at) |
+       sqlite3_bind_int64(s, 6, rec->tokens_valid_after);
   rc = run_write(c, s, rc, 1);
   release(ctx, c);
   return rc;
@@ -1042,6 +1146,194 @@ static int sqlite_post_list(void *ctx, const msvc_post_query_t *q,
   return rc;
 }
 
+/* ---- sessions ---------------------------------------------------------- */
+
+/* NULL binds as SQL NULL: an unknown user agent stays unknown. */
+static int bind_opt_str(sqlite3_stmt *s, int i, const char *text) {
+  return text != NULL ? bind_str(s, i, text) : sqlite3_bind_null(s, i);
+}
+
+/* Column i as a token hash; "" unless it has exactly a hash's length. */
+static void col_hash(sqlite3_stmt *s, int i, char out[MSVC_HASH_SIZE]) {
+  const char *t = (const char *)sqlite3_column_text(s, i);
+  out[0] = '\0';
+  if (t != NULL && sqlite3_column_bytes(s, i) == MSVC_HASH_SIZE - 1)
+    memcpy(out, t, MSVC_HASH_SIZE);
+}
+
+/* Column i as a new string, or NULL when it is SQL NULL. */
+static int col_opt_str(sqlite3_stmt *s, int i, char **out) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL)
+    return 0;
+  return col_str(s, i, out);
+}
+
+/* SESSION_COLS into a zeroed session (the library resets it on error). */
+static int session_from_row(sqlite3_stmt *s, msvc_session_t *out) {
+  int rc;
+  col_id(s, SESSION_ID, out->id);
+  col_id(s, SESSION_USER_ID, out->user_id);
+  col_hash(s, SESSION_TOKEN_HASH, out->token_hash);
+  col_hash(s, SESSION_PREV_HASH, out->prev_hash);
+  out->rotated_at = sqlite3_column_int64(s, SESSION_ROTATED_AT);
+  out->created_at = sqlite3_column_int64(s, SESSION_CREATED_AT);
+  out->last_used_at = sqlite3_column_int64(s, SESSION_LAST_USED_AT);
+  out->expires_at = sqlite3_column_int64(s, SESSION_EXPIRES_AT);
+  out->revoked = sqlite3_column_int64(s, SESSION_REVOKED) != 0;
+  rc = col_opt_str(s, SESSION_USER_AGENT, &out->user_agent);
+  if (rc == 0)
+    rc = col_opt_str(s, SESSION_IP, &out->ip);
+  return rc;
+}
+
+/* Binds a session in SESSION_COLS order (parameter = column + 1). */
+static int bind_session(sqlite3_stmt *s, const char id[MSVC_ID_SIZE],
+                        const char user_id[MSVC_ID_SIZE],
+                        const msvc_session_t *v) {
+  return bind_id(s, SESSION_ID + 1, id) |
+         bind_id(s, SESSION_USER_ID + 1, user_id) |
+         bind_str(s, SESSION_TOKEN_HASH + 1, v->token_hash) |
+         bind_str(s, SESSION_PREV_HASH + 1, v->prev_hash) |
+         sqlite3_bind_int64(s, SESSION_ROTATED_AT + 1, v->rotated_at) |
+         sqlite3_bind_int64(s, SESSION_CREATED_AT + 1, v->created_at) |
+         sqlite3_bind_int64(s, SESSION_LAST_USED_AT + 1, v->last_used_at) |
+         sqlite3_bind_int64(s, SESSION_EXPIRES_AT + 1, v->expires_at) |
+         sqlite3_bind_int(s, SESSION_REVOKED + 1, v->revoked != 0) |
+         bind_opt_str(s, SESSION_USER_AGENT + 1, v->user_agent) |
+         bind_opt_str(s, SESSION_IP + 1, v->ip);
+}
+
+static int sqlite_session_insert(void *ctx, const msvc_session_t *v) {
+  char id[MSVC_ID_SIZE], user_id[MSVC_ID_SIZE];
+  conn_t *c;
+  sqlite3_stmt *s;
+  int rc = acquire(ctx, &c);
+  if (rc != 0)
+    return rc;
+  lower_id(id, v->id);
+  lower_id(user_id, v->user_id);
+  s = c->stmt[MSVC__SQL_SESSION_INSERT];
+  rc = run_write(c, s, bind_session(s, id, user_id, v), 0);
+  release(ctx, c);
+  return rc;
+}
+
+/* Runs a session lookup bound to `key` and fills *out from the first
+ * row. */
+static int find_session(sqlite_store_t *st, int which, const char *key,
+                        msvc_session_t *out) {
+  conn_t *c;
+  sqlite3_stmt *s;
+  int rc = acquire(st, &c);
+  if (rc != 0)
+    return rc;
+  s = c->stmt[which];
+  rc = bind_str(s, 1, key);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    rc = session_from_row(s, out);
+  else
+    rc = rc == SQLITE_DONE ? MSVC_ENOTFOUND : db_error(c->db, rc);
+  stmt_done(s);
+  release(st, c);
+  return rc;
+}
+
+static int sqlite_session_find(void *ctx, const char *id, msvc_session_t *out) {
+  char key[MSVC_ID_SIZE];
+  lower_id(key, id);
+  return find_session(ctx, MSVC__SQL_SESSION_FIND, key, out);
+}
+
+static int sqlite_session_find_by_hash(void *ctx, const char *hash,
+                                       msvc_session_t *out) {
+  return find_session(ctx, MSVC__SQL_SESSION_BY_HASH, hash, out);
+}
+
+static int sqlite_session_rotate(void *ctx, const char *id,
+                                 const char *old_hash, const char *new_hash,
+                                 int64_t now, int64_t expires_at) {
+  char key[MSVC_ID_SIZE];
+  conn_t *c;
+  sqlite3_stmt *s;
+  int rc = acquire(ctx, &c);
+  if (rc != 0)
+    return rc;
+  lower_id(key, id);
+  s = c->stmt[MSVC__SQL_SESSION_ROTATE];
+  rc = bind_id(s, 1, key) | bind_str(s, 2, old_hash) |
+       bind_str(s, 3, new_hash) | sqlite3_bind_int64(s, 4, now) |
+       sqlite3_bind_int64(s, 5, expires_at);
+  rc = run_write(c, s, rc, 1);
+  release(ctx, c);
+  return rc;
+}
+
+static int sqlite_sessions_revoke(void *ctx, const char *user_id,
+                                  const char *id, int except, size_t *n) {
+  char uid[MSVC_ID_SIZE], sid[MSVC_ID_SIZE] = "";
+  int which = id == NULL ? MSVC__SQL_SESSIONS_REVOKE_ALL
+              : except   ? MSVC__SQL_SESSIONS_REVOKE_OTHERS
+                         : MSVC__SQL_SESSIONS_REVOKE_ONE;
+  int changes = 0;
+  conn_t *c;
+  sqlite3_stmt *s;
+  int rc = acquire(ctx, &c);
+  if (rc != 0)
+    return rc;
+  lower_id(uid, user_id);
+  if (id != NULL)
+    lower_id(sid, id);
+  s = c->stmt[which];
+  rc = bind_id(s, 1, uid);
+  if (id != NULL)
+    rc |= bind_id(s, 2, sid);
+  rc = run_write_counted(c, s, rc, &changes);
+  release(ctx, c);
+  if (rc == 0 && n != NULL)
+    *n = (size_t)changes;
+  return rc;
+}
+
+/* Steps s, filling out[0..n) with sessions; the number read in *got. */
+static int read_sessions(conn_t *c, sqlite3_stmt *s, msvc_session_t *const *out,
+                         size_t n, size_t *got) {
+  int rc = SQLITE_OK;
+  *got = 0;
+  while (*got < n && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int err = session_from_row(s, out[*got]);
+    if (err != 0)
+      return err;
+    (*got)++;
+  }
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(c->db, rc);
+}
+
+static int sqlite_sessions_list(void *ctx, const char *user_id, int64_t now,
+                                msvc_session_t *const *out, size_t max,
+                                size_t *nout) {
+  char uid[MSVC_ID_SIZE];
+  size_t got = 0;
+  conn_t *c;
+  sqlite3_stmt *s;
+  int rc = acquire(ctx, &c);
+  *nout = 0;
+  if (rc != 0)
+    return rc;
+  lower_id(uid, user_id);
+  s = c->stmt[MSVC__SQL_SESSIONS_LIST];
+  rc = bind_id(s, 1, uid) | sqlite3_bind_int64(s, 2, now) |
+       sqlite3_bind_int64(s, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+  rc = rc == SQLITE_OK ? read_sessions(c, s, out, max, &got)
+                       : db_error(c->db, rc);
+  stmt_done(s);
+  release(ctx, c);
+  if (rc == 0)
+    *nout = got;
+  return rc;
+}
+
 static const msvc_store_methods_t sqlite_methods = {
     .version = MSVC_STORE_VERSION,
     .name = "sqlite",
@@ -1059,6 +1351,12 @@ static const msvc_store_methods_t sqlite_methods = {
     .post_update = sqlite_post_update,
     .post_delete = sqlite_post_delete,
     .post_list = sqlite_post_list,
+    .session_insert = sqlite_session_insert,
+    .session_find = sqlite_session_find,
+    .session_find_by_hash = sqlite_session_find_by_hash,
+    .session_rotate = sqlite_session_rotate,
+    .sessions_revoke = sqlite_sessions_revoke,
+    .sessions_list = sqlite_sessions_list,
 };
 
 const msvc_store_methods_t *msvc_store_sqlite(void) {

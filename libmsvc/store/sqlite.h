@@ -14,7 +14,7 @@
 /* PRAGMA user_version of the schema this library creates and reads: the
  * number of migration steps it knows.  A file at a lower version is
  * migrated forward at open; one at a higher version is refused. */
-#define MSVC__SQLITE_SCHEMA_VERSION 1
+#define MSVC__SQLITE_SCHEMA_VERSION 2
 
 /* The statements every pooled connection prepares once and keeps. */
 typedef enum msvc__sqlite_sql {
@@ -30,6 +30,14 @@ typedef enum msvc__sqlite_sql {
   MSVC__SQL_POST_DELETE,
   MSVC__SQL_POST_LIST,
   MSVC__SQL_POST_LIST_BY_USER,
+  MSVC__SQL_SESSION_INSERT,
+  MSVC__SQL_SESSION_FIND,
+  MSVC__SQL_SESSION_BY_HASH,
+  MSVC__SQL_SESSION_ROTATE,
+  MSVC__SQL_SESSIONS_REVOKE_ONE,
+  MSVC__SQL_SESSIONS_REVOKE_OTHERS,
+  MSVC__SQL_SESSIONS_REVOKE_ALL,
+  MSVC__SQL_SESSIONS_LIST,
   MSVC__SQL_COUNT
 } msvc__sqlite_sql_t;
 

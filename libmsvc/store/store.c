@@ -4,8 +4,9 @@
  * Invariants:
  *  - a backend is only ever called through a wrapper here, which has
  *    checked the arguments (no NULL pointer reaches a method; ids of
- *    records being written are 24 hex digits; listing limits are in
- *    range), so backends may trust them;
+ *    records being written, and every id a session method receives, are
+ *    24 hex digits; token hashes are 64 lower-case hex digits; listing
+ *    limits are in range), so backends may trust them;
  *  - a method is called only when the table's version has it and the entry
  *    is not NULL; otherwise the answer is MSVC_EUNSUPPORTED, never a jump
  *    to address 0 (SQLite's iVersion rule: methods are only appended);
@@ -44,6 +45,9 @@ struct msvc_store {
 /* Bytes of the table a given version has: every method of that version and
  * the ones before it.  A new version appends its last member here. */
 static size_t table_size(int version) {
+  if (version >= 3) /* sessions: .. sessions_list */
+    return offsetof(msvc_store_methods_t, sessions_list) +
+           sizeof(((msvc_store_methods_t *)0)->sessions_list);
   if (version >= 2) /* MSVC_STORE_MIN_VERSION: open .. post_list */
     return offsetof(msvc_store_methods_t, post_list) +
            sizeof(((msvc_store_methods_t *)0)->post_list);
@@ -340,6 +344,7 @@ static void record_reset(msvc_user_record_t *rec) {
     free(rec->password_hash);
     rec->password_hash = NULL;
   }
+  rec->tokens_valid_after = 0; /* a v2 backend never sets it */
 }
 
 /* Every entry of out[0..n) is a record the library made. */
@@ -355,6 +360,30 @@ static int posts_present(msvc_post_t *const *out, size_t n) {
     if (out[i] == NULL)
       return 0;
   return 1;
+}
+
+static int sessions_present(msvc_session_t *const *out, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (out[i] == NULL)
+      return 0;
+  return 1;
+}
+
+/* A token hash as the library makes them: 64 lower-case hex digits.
+ * Backends compare hashes as strings, so another case would never match. */
+static int hash_ok(const char *h) {
+  if (h == NULL || strnlen(h, MSVC_HASH_SIZE) != MSVC_HASH_SIZE - 1)
+    return 0;
+  for (size_t i = 0; i < MSVC_HASH_SIZE - 1; i++)
+    if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+      return 0;
+  return 1;
+}
+
+static int session_ok(const msvc_session_t *s) {
+  return s != NULL && id_ok(s->id) && id_ok(s->user_id) &&
+         hash_ok(s->token_hash) &&
+         (s->prev_hash[0] == '\0' || hash_ok(s->prev_hash));
 }
 
 /* ---- wrappers ------------------------------------------------------------ */
@@ -512,6 +541,132 @@ int msvc_store_post_list(msvc_store_t *s, const msvc_post_query_t *q,
   if (rc != 0) {
     for (size_t i = 0; i < q->limit; i++)
       msvc__post_reset(out[i]);
+    *nout = 0;
+  }
+  return rc;
+}
+
+/* ---- sessions (version 3) ------------------------------------------------ */
+
+/* All six methods: a table with only some of them cannot keep sessions
+ * consistently (a rotate without a revoke would defeat reuse detection). */
+int msvc_store_has_sessions(const msvc_store_t *s) {
+  return s != NULL && METHOD(s, session_insert) != NULL &&
+         METHOD(s, session_find) != NULL &&
+         METHOD(s, session_find_by_hash) != NULL &&
+         METHOD(s, session_rotate) != NULL &&
+         METHOD(s, sessions_revoke) != NULL && METHOD(s, sessions_list) != NULL;
+}
+
+int msvc_store_session_insert(msvc_store_t *s, const msvc_session_t *session) {
+  int (*fn)(void *, const msvc_session_t *);
+  if (s == NULL || !session_ok(session))
+    return MSVC_EINVAL;
+  fn = METHOD(s, session_insert);
+  return fn != NULL ? fn(s->ctx, session) : MSVC_EUNSUPPORTED;
+}
+
+typedef int (*session_lookup_fn)(void *, const char *, msvc_session_t *);
+
+/* Runs a lookup into a reset session, reset again when it fails; a key
+ * no session can have is MSVC_ENOTFOUND without asking the backend. */
+static int session_lookup(msvc_store_t *s, session_lookup_fn fn,
+                          const char *key, int key_ok, msvc_session_t *out) {
+  int rc;
+  if (fn == NULL)
+    return MSVC_EUNSUPPORTED;
+  if (!key_ok)
+    return MSVC_ENOTFOUND;
+  msvc__session_reset(out);
+  rc = fn(s->ctx, key, out);
+  if (rc != 0)
+    msvc__session_reset(out);
+  return rc;
+}
+
+int msvc_store_session_find(msvc_store_t *s, const char *id,
+                            msvc_session_t *out) {
+  if (s == NULL || id == NULL || out == NULL)
+    return MSVC_EINVAL;
+  return session_lookup(s, METHOD(s, session_find), id, id_ok(id), out);
+}
+
+int msvc_store_session_find_by_hash(msvc_store_t *s, const char *hash,
+                                    msvc_session_t *out) {
+  if (s == NULL || hash == NULL || out == NULL)
+    return MSVC_EINVAL;
+  return session_lookup(s, METHOD(s, session_find_by_hash), hash, hash_ok(hash),
+                        out);
+}
+
+/* The hash being written must be well formed; the id and the old hash
+ * only select, so a malformed one simply matches nothing. */
+int msvc_store_session_rotate(msvc_store_t *s, const char *id,
+                              const char *old_hash, const char *new_hash,
+                              int64_t now, int64_t expires_at) {
+  int (*fn)(void *, const char *, const char *, const char *, int64_t, int64_t);
+  if (s == NULL || id == NULL || old_hash == NULL || !hash_ok(new_hash))
+    return MSVC_EINVAL;
+  fn = METHOD(s, session_rotate);
+  if (fn == NULL)
+    return MSVC_EUNSUPPORTED;
+  if (!id_ok(id) || !hash_ok(old_hash))
+    return MSVC_ENOTFOUND;
+  return fn(s->ctx, id, old_hash, new_hash, now, expires_at);
+}
+
+/* A malformed user id owns no session: nothing changes.  A malformed
+ * session id is no session: "that one" changes nothing, "all but that
+ * one" is all of them. */
+int msvc_store_sessions_revoke(msvc_store_t *s, const char *user_id,
+                               const char *id, int except, size_t *n) {
+  int (*fn)(void *, const char *, const char *, int, size_t *);
+  size_t changed = 0;
+  int rc;
+  if (n != NULL)
+    *n = 0;
+  if (s == NULL || user_id == NULL)
+    return MSVC_EINVAL;
+  fn = METHOD(s, sessions_revoke);
+  if (fn == NULL)
+    return MSVC_EUNSUPPORTED;
+  if (!id_ok(user_id) || (id != NULL && !id_ok(id) && !except))
+    return 0;
+  if (id != NULL && !id_ok(id))
+    id = NULL;
+  rc = fn(s->ctx, user_id, id, id != NULL && except, &changed);
+  if (rc == 0 && n != NULL)
+    *n = changed;
+  return rc;
+}
+
+static void sessions_reset(msvc_session_t *const *out, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    msvc__session_reset(out[i]);
+}
+
+int msvc_store_sessions_list(msvc_store_t *s, const char *user_id, int64_t now,
+                             msvc_session_t *const *out, size_t max,
+                             size_t *nout) {
+  int (*fn)(void *, const char *, int64_t, msvc_session_t *const *, size_t,
+            size_t *);
+  int rc;
+  if (nout != NULL)
+    *nout = 0;
+  if (s == NULL || user_id == NULL || nout == NULL || out == NULL || max == 0 ||
+      !sessions_present(out, max))
+    return MSVC_EINVAL;
+  fn = METHOD(s, sessions_list);
+  if (fn == NULL)
+    return MSVC_EUNSUPPORTED;
+  if (!id_ok(user_id))
+    return 0; /* nobody's: no sessions */
+  sessions_reset(out, max);
+  rc = fn(s->ctx, user_id, now, out, max, nout);
+  if (rc == 0 && *nout > max)
+    rc = MSVC_ESTORE; /* a backend bug; never hand out more than asked */
+  if (rc != 0) {
+    sessions_reset(out, max);
     *nout = 0;
   }
   return rc;

@@ -86,12 +86,17 @@ static inline int standin_read_port(int fd) {
 
 /* Starts the stand-in in `mode` on `port` (0: any free port), logging into
  * s->dir (a fresh directory unless s->dir is already set, for a restart),
- * serving TLS with the PEM files cert and key when they are not NULL. */
-static inline int standin_start_tls(standin_t *s, const char *mode, int port,
-                                    const char *cert, const char *key) {
+ * serving TLS with the PEM files cert and key when they are not NULL, and
+ * GET /.well-known/jwks.json from the file jwks (re-read at each request)
+ * when it is not NULL. */
+static inline int standin_start_jwks(standin_t *s, const char *mode, int port,
+                                     const char *cert, const char *key,
+                                     const char *jwks) {
 #if defined(MSVC_PYTHON) && defined(MSVC_STANDIN)
   int out[2];
-  char portarg[16];
+  char portarg[16], jwksarg[256];
+  const char *argv[9];
+  size_t argc = 0;
   if (s->dir[0] == '\0') {
     strcpy(s->dir, "/tmp/msvc-standin-XXXXXX");
     if (mkdtemp(s->dir) == NULL)
@@ -99,6 +104,19 @@ static inline int standin_start_tls(standin_t *s, const char *mode, int port,
     snprintf(s->log, sizeof(s->log), "%s/log.jsonl", s->dir);
   }
   snprintf(portarg, sizeof(portarg), "%d", port);
+  snprintf(jwksarg, sizeof(jwksarg), "--jwks=%s", jwks ? jwks : "");
+  argv[argc++] = MSVC_PYTHON;
+  argv[argc++] = MSVC_STANDIN;
+  if (jwks != NULL)
+    argv[argc++] = jwksarg;
+  argv[argc++] = mode;
+  argv[argc++] = s->log;
+  argv[argc++] = portarg;
+  if (cert != NULL) {
+    argv[argc++] = cert;
+    argv[argc++] = key;
+  }
+  argv[argc] = NULL;
   if (pipe(out) != 0)
     return -1;
   s->pid = fork();
@@ -112,8 +130,7 @@ static inline int standin_start_tls(standin_t *s, const char *mode, int port,
     dup2(out[1], 1);
     close(out[0]);
     close(out[1]);
-    execl(MSVC_PYTHON, MSVC_PYTHON, MSVC_STANDIN, mode, s->log, portarg, cert,
-          key, (char *)NULL); /* cert NULL ends the list there */
+    execv(MSVC_PYTHON, (char *const *)argv);
     _exit(127);
   }
   close(out[1]);
@@ -134,8 +151,15 @@ static inline int standin_start_tls(standin_t *s, const char *mode, int port,
   (void)port;
   (void)cert;
   (void)key;
+  (void)jwks;
   return -1;
 #endif
+}
+
+/* The same without a JWK Set. */
+static inline int standin_start_tls(standin_t *s, const char *mode, int port,
+                                    const char *cert, const char *key) {
+  return standin_start_jwks(s, mode, port, cert, key, NULL);
 }
 
 /* The same over plain HTTP. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small, real HTTP stand-in for the auth service, for the resolver tests.
 
-Usage: standin.py MODE LOGFILE [PORT [CERTFILE KEYFILE]]
+Usage: standin.py [--jwks=FILE] MODE LOGFILE [PORT [CERTFILE KEYFILE]]
 
 Serves GET /api/getUser/:id, POST /api/getUsers and GET /healthz from an
 in-memory table of 40 users (id "5f" + 20 zeros + two hex digits of the
@@ -11,6 +11,10 @@ and its key.  It binds 127.0.0.1:PORT (0 = a free port), prints the port
 on stdout, and appends one JSON line per request to LOGFILE:
 {"conn", "method", "path", "headers" (names lower-cased), "body",
 "inflight"}, written before it answers.
+
+With --jwks=FILE it also serves GET /.well-known/jwks.json: FILE's bytes
+as they are at each request (so a test rotates keys by rewriting it), with
+Cache-Control as msvc-auth sends it; without, that path is a 404.
 
 MODE picks how it answers every route:
   ok        correctly;
@@ -202,6 +206,14 @@ class Handler(BaseHTTPRequestHandler):
     def route(self, body, evil):
         if self.path == "/healthz":
             self.json(200, {"status": "ok"})
+        elif (self.path == "/.well-known/jwks.json" and self.command == "GET"
+              and self.server.jwks_path):
+            with open(self.server.jwks_path, "rb") as f:
+                data = f.read()
+            self.write(raw_response(200, data,
+                                    b"Content-Type: application/json\r\n"
+                                    b"Cache-Control: public, max-age=300\r\n"),
+                       False)
         elif self.path.startswith("/api/getUser/") and self.command == "GET":
             uid = self.path[len("/api/getUser/"):].lower()
             if uid not in USERS:
@@ -247,15 +259,19 @@ def use_tls(server, cert, key):
 
 
 def main():
-    if len(sys.argv) < 3:
+    jwks = [a[len("--jwks="):] for a in sys.argv[1:] if a.startswith("--jwks=")]
+    argv = [sys.argv[0]] + [a for a in sys.argv[1:]
+                            if not a.startswith("--jwks=")]
+    if len(argv) < 3:
         sys.stderr.write(__doc__)
         return 2
-    port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    port = int(argv[3]) if len(argv) > 3 else 0
     server = Server(("127.0.0.1", port), Handler)
-    if len(sys.argv) > 5:
-        use_tls(server, sys.argv[4], sys.argv[5])
-    server.mode = sys.argv[1]
-    server.log_path = sys.argv[2]
+    if len(argv) > 5:
+        use_tls(server, argv[4], argv[5])
+    server.mode = argv[1]
+    server.log_path = argv[2]
+    server.jwks_path = jwks[-1] if jwks else None
     print(server.server_address[1], flush=True)
     server.serve_forever()
     return 0

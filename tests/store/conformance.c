@@ -16,6 +16,11 @@
  * time, and no check depends on timing: where threads must overlap, one
  * waits for the others' progress.
  *
+ * Sessions (store version 3) are held to the same contract: lookups by
+ * id and by the current or retired token hash, the rotation's
+ * compare-and-set (also under eight racing threads), revocation counts,
+ * the listing's order and filters, and User.tokens_valid_after.
+ *
  * Besides the backend, the wrappers and the registry are held to their
  * word here: NULL arguments, tables with NULL methods or of versions the
  * library does not know, and URL schemes nobody registered.
@@ -918,6 +923,467 @@ static void test_mixed_load(void) {
   }
 }
 
+/* ---- sessions (store version 3) ------------------------------------------ */
+
+/* A fresh random token hash: 64 lower-case hex digits. */
+static void new_hash(char out[MSVC_HASH_SIZE]) {
+  if (msvc__random_hex(out, (MSVC_HASH_SIZE - 1) / 2) != 0)
+    xcheck(NULL);
+}
+
+static msvc_session_t *session_out(void) {
+  msvc_session_t *s = NULL;
+  if (msvc_session_new(&s) != 0)
+    xcheck(NULL);
+  return s;
+}
+
+/* A new session of user_id (msvc_session_free), created at `at` and
+ * ending at `ends`, with a user agent and an address. */
+static msvc_session_t *session_make(const char *user_id, int64_t at,
+                                    int64_t ends) {
+  msvc_session_t *s = session_out();
+  new_id(s->id);
+  memcpy(s->user_id, user_id, MSVC_ID_SIZE);
+  new_hash(s->token_hash);
+  s->created_at = s->last_used_at = at;
+  s->expires_at = ends;
+  s->user_agent = xstrdup("Mozilla/5.0 (X11; Linux x86_64) conformance");
+  s->ip = xstrdup("2001:db8::7");
+  return s;
+}
+
+static msvc_session_t **sessions_out(size_t n) {
+  msvc_session_t **v = xmalloc(n * sizeof(*v));
+  for (size_t i = 0; i < n; i++)
+    v[i] = session_out();
+  return v;
+}
+
+static void sessions_free(msvc_session_t **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    msvc_session_free(v[i]);
+  free(v);
+}
+
+/* Both NULL, or the same string. */
+static int same_opt(const char *a, const char *b) {
+  return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static void check_same_session(const msvc_session_t *got,
+                               const msvc_session_t *want) {
+  CHECK_EQ_STR(got->id, want->id);
+  CHECK_EQ_STR(got->user_id, want->user_id);
+  CHECK_EQ_STR(got->token_hash, want->token_hash);
+  CHECK_EQ_STR(got->prev_hash, want->prev_hash);
+  CHECK_EQ_INT(got->rotated_at, want->rotated_at);
+  CHECK_EQ_INT(got->created_at, want->created_at);
+  CHECK_EQ_INT(got->last_used_at, want->last_used_at);
+  CHECK_EQ_INT(got->expires_at, want->expires_at);
+  CHECK_EQ_INT(got->revoked, want->revoked);
+  CHECK(same_opt(got->user_agent, want->user_agent));
+  CHECK(same_opt(got->ip, want->ip));
+}
+
+/* Inserts s, which must succeed. */
+static void session_put(const msvc_session_t *s) {
+  CHECK_EQ_INT(msvc_store_session_insert(store, s), 0);
+}
+
+/* Whether session id is revoked now (-1 when it cannot be read). */
+static int revoked_now(const char *id) {
+  msvc_session_t *got = session_out();
+  int rc = msvc_store_session_find(store, id, got);
+  int revoked = rc == 0 ? got->revoked : -1;
+  msvc_session_free(got);
+  return revoked;
+}
+
+static void test_has_sessions(void) {
+  CHECK_EQ_INT(msvc_store_has_sessions(store), 1);
+  CHECK_EQ_INT(msvc_store_has_sessions(NULL), 0);
+}
+
+/* Insert, then find by id, by the token's hash; unknown and malformed
+ * keys; a session without user agent or address. */
+static void test_session_round_trip(void) {
+  char user[MSVC_ID_SIZE], hash[MSVC_HASH_SIZE], upper[MSVC_ID_SIZE];
+  msvc_session_t *s, *bare, *got = session_out();
+  new_id(user);
+  s = session_make(user, base_ms, base_ms + 3600000);
+  session_put(s);
+  CHECK_EQ_INT(msvc_store_session_find(store, s->id, got), 0);
+  check_same_session(got, s);
+  CHECK_EQ_INT(msvc_store_session_find_by_hash(store, s->token_hash, got), 0);
+  check_same_session(got, s);
+  upper_id(upper, s->id);
+  CHECK_EQ_INT(msvc_store_session_find(store, upper, got), 0);
+  CHECK_EQ_STR(got->id, s->id);
+
+  new_hash(hash);
+  CHECK_EQ_INT(msvc_store_session_find_by_hash(store, hash, got),
+               MSVC_ENOTFOUND);
+  CHECK(got->user_agent == NULL && got->id[0] == '\0');
+  CHECK_EQ_INT(msvc_store_session_find(store, user, got), MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_session_find(store, "not-an-id", got),
+               MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_session_find_by_hash(store, "abc", got),
+               MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_session_find_by_hash(store, "", got), MSVC_ENOTFOUND);
+
+  bare = session_make(user, base_ms + 1, base_ms + 3600000);
+  free(bare->user_agent);
+  free(bare->ip);
+  bare->user_agent = bare->ip = NULL;
+  session_put(bare);
+  CHECK_EQ_INT(msvc_store_session_find(store, bare->id, got), 0);
+  check_same_session(got, bare);
+  msvc_session_free(bare);
+  msvc_session_free(s);
+  msvc_session_free(got);
+}
+
+/* The token hash is unique, and so is the id: the store decides. */
+static void test_session_duplicates(void) {
+  char user[MSVC_ID_SIZE];
+  msvc_session_t *a, *b, *got = session_out();
+  new_id(user);
+  a = session_make(user, base_ms, base_ms + 3600000);
+  b = session_make(user, base_ms, base_ms + 3600000);
+  session_put(a);
+  memcpy(b->token_hash, a->token_hash, MSVC_HASH_SIZE);
+  CHECK_EQ_INT(msvc_store_session_insert(store, b), MSVC_EEXIST);
+  CHECK_EQ_INT(msvc_store_session_find(store, b->id, got), MSVC_ENOTFOUND);
+  new_hash(b->token_hash);
+  memcpy(b->id, a->id, MSVC_ID_SIZE);
+  CHECK_EQ_INT(msvc_store_session_insert(store, b), MSVC_EEXIST);
+  CHECK_EQ_INT(msvc_store_session_find(store, a->id, got), 0);
+  check_same_session(got, a);
+  msvc_session_free(a);
+  msvc_session_free(b);
+  msvc_session_free(got);
+}
+
+/* A rotation moves the hash on and keeps the old one findable; a stale
+ * old hash (a lost race), another id, or a revoked session change
+ * nothing. */
+static void test_session_rotate(void) {
+  char user[MSVC_ID_SIZE], h1[MSVC_HASH_SIZE], h2[MSVC_HASH_SIZE],
+      h3[MSVC_HASH_SIZE], other[MSVC_ID_SIZE];
+  msvc_session_t *s, *got = session_out();
+  int64_t now = base_ms + 60000, ends = base_ms + 7200000;
+  new_id(user);
+  new_id(other);
+  s = session_make(user, base_ms, base_ms + 3600000);
+  session_put(s);
+  new_hash(h1);
+  new_hash(h2);
+  new_hash(h3);
+  CHECK_EQ_INT(
+      msvc_store_session_rotate(store, s->id, s->token_hash, h1, now, ends), 0);
+  memcpy(s->prev_hash, s->token_hash, MSVC_HASH_SIZE);
+  memcpy(s->token_hash, h1, MSVC_HASH_SIZE);
+  s->rotated_at = s->last_used_at = now;
+  s->expires_at = ends;
+  CHECK_EQ_INT(msvc_store_session_find(store, s->id, got), 0);
+  check_same_session(got, s);
+  CHECK_EQ_INT(msvc_store_session_find_by_hash(store, s->prev_hash, got), 0);
+  check_same_session(got, s);
+  CHECK_EQ_INT(msvc_store_session_find_by_hash(store, h1, got), 0);
+  check_same_session(got, s);
+
+  /* The retired hash again: another caller already rotated. */
+  CHECK_EQ_INT(
+      msvc_store_session_rotate(store, s->id, s->prev_hash, h2, now + 1, ends),
+      MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_session_rotate(store, other, h1, h2, now + 1, ends),
+               MSVC_ENOTFOUND);
+  CHECK_EQ_INT(
+      msvc_store_session_rotate(store, "not-an-id", h1, h2, now + 1, ends),
+      MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_store_session_find(store, s->id, got), 0);
+  check_same_session(got, s);
+
+  /* Revoked: the current hash no longer rotates. */
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, user, s->id, 0, NULL), 0);
+  CHECK_EQ_INT(msvc_store_session_rotate(store, s->id, h1, h3, now + 2, ends),
+               MSVC_ENOTFOUND);
+  s->revoked = 1;
+  CHECK_EQ_INT(msvc_store_session_find_by_hash(store, h1, got), 0);
+  check_same_session(got, s);
+  msvc_session_free(s);
+  msvc_session_free(got);
+}
+
+enum { REVOKE_MINE = 5 };
+
+/* One session; one of another user's (nothing changes); all but one; all:
+ * each counts only the sessions it ends. */
+static void test_sessions_revoke(void) {
+  char user[MSVC_ID_SIZE], other[MSVC_ID_SIZE], bad[MSVC_ID_SIZE];
+  msvc_session_t *mine[REVOKE_MINE], *theirs;
+  size_t n = 99;
+  new_id(user);
+  new_id(other);
+  for (int i = 0; i < REVOKE_MINE; i++) {
+    mine[i] = session_make(user, base_ms + i, base_ms + 3600000);
+    session_put(mine[i]);
+  }
+  theirs = session_make(other, base_ms, base_ms + 3600000);
+  session_put(theirs);
+
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, user, mine[0]->id, 0, &n), 0);
+  CHECK_EQ_INT(n, 1);
+  CHECK_EQ_INT(revoked_now(mine[0]->id), 1);
+  CHECK_EQ_INT(revoked_now(mine[1]->id), 0);
+  n = 99;
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, user, mine[0]->id, 0, &n), 0);
+  CHECK_EQ_INT(n, 0); /* already ended */
+
+  n = 99;
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, user, theirs->id, 0, &n), 0);
+  CHECK_EQ_INT(n, 0);
+  CHECK_EQ_INT(revoked_now(theirs->id), 0);
+  n = 99;
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, user, "nope", 0, &n), 0);
+  CHECK_EQ_INT(n, 0);
+  new_id(bad);
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, bad, NULL, 0, &n), 0);
+  CHECK_EQ_INT(n, 0);
+
+  /* All but mine[1]: mine[2..4] end, mine[0] was already ended. */
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, user, mine[1]->id, 1, &n), 0);
+  CHECK_EQ_INT(n, REVOKE_MINE - 2);
+  CHECK_EQ_INT(revoked_now(mine[1]->id), 0);
+  for (int i = 2; i < REVOKE_MINE; i++)
+    CHECK_EQ_INT(revoked_now(mine[i]->id), 1);
+  CHECK_EQ_INT(revoked_now(theirs->id), 0);
+
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, user, NULL, 0, &n), 0);
+  CHECK_EQ_INT(n, 1);
+  CHECK_EQ_INT(revoked_now(mine[1]->id), 1);
+  CHECK_EQ_INT(revoked_now(theirs->id), 0);
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, other, NULL, 0, NULL), 0);
+  CHECK_EQ_INT(revoked_now(theirs->id), 1);
+  for (int i = 0; i < REVOKE_MINE; i++)
+    msvc_session_free(mine[i]);
+  msvc_session_free(theirs);
+}
+
+enum { LISTED = 6, LIST_MAX = 10 };
+
+/* Newest first; revoked and expired sessions left out; another user's
+ * never shown; max honoured. */
+static void test_sessions_list(void) {
+  char user[MSVC_ID_SIZE], other[MSVC_ID_SIZE];
+  msvc_session_t *s[LISTED], *theirs, **out = sessions_out(LIST_MAX);
+  int64_t now = base_ms + 1000000;
+  size_t n = 99;
+  new_id(user);
+  new_id(other);
+  /* s[i] created at base + i; s[1] revoked, s[3] expired, s[4] ends at
+   * exactly `now` (not after it: out). */
+  for (int i = 0; i < LISTED; i++) {
+    int64_t ends = i == 3 ? now - 1 : i == 4 ? now : now + 3600000;
+    s[i] = session_make(user, base_ms + i * 1000, ends);
+    session_put(s[i]);
+  }
+  theirs = session_make(other, base_ms + 99000, now + 3600000);
+  session_put(theirs);
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, user, s[1]->id, 0, NULL), 0);
+  s[1]->revoked = 1;
+
+  CHECK_EQ_INT(msvc_store_sessions_list(store, user, now, out, LIST_MAX, &n),
+               0);
+  CHECK_EQ_INT(n, 3);
+  if (n == 3) {
+    check_same_session(out[0], s[5]);
+    check_same_session(out[1], s[2]);
+    check_same_session(out[2], s[0]);
+  }
+  CHECK(out[3]->id[0] == '\0');
+  CHECK_EQ_INT(msvc_store_sessions_list(store, user, now, out, 2, &n), 0);
+  CHECK_EQ_INT(n, 2);
+  CHECK_EQ_STR(out[0]->id, s[5]->id);
+  CHECK_EQ_STR(out[1]->id, s[2]->id);
+  /* Before s[3] expired it is listed. */
+  CHECK_EQ_INT(
+      msvc_store_sessions_list(store, user, now - 2, out, LIST_MAX, &n), 0);
+  CHECK_EQ_INT(n, 5);
+  CHECK_EQ_INT(msvc_store_sessions_list(store, other, now, out, LIST_MAX, &n),
+               0);
+  CHECK_EQ_INT(n, 1);
+  CHECK_EQ_STR(out[0]->id, theirs->id);
+  new_id(other);
+  CHECK_EQ_INT(msvc_store_sessions_list(store, other, now, out, LIST_MAX, &n),
+               0);
+  CHECK_EQ_INT(n, 0);
+  CHECK_EQ_INT(
+      msvc_store_sessions_list(store, "not-an-id", now, out, LIST_MAX, &n), 0);
+  CHECK_EQ_INT(n, 0);
+  for (int i = 0; i < LISTED; i++)
+    msvc_session_free(s[i]);
+  msvc_session_free(theirs);
+  sessions_free(out, LIST_MAX);
+}
+
+/* User.tokens_valid_after is written by insert and update and read back
+ * by both lookups; 0 stays 0. */
+static void test_tokens_valid_after(void) {
+  char email[128];
+  msvc_user_record_t *rec, *got = rec_out();
+  tagged_email(email, sizeof(email), "tva", 0);
+  rec = user_new("Tva", email, 1706258964000);
+  CHECK_EQ_INT(msvc_store_user_insert(store, rec), 0);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, rec->user->id, got), 0);
+  CHECK_EQ_INT(got->tokens_valid_after, 0);
+  rec->tokens_valid_after = 1706259999123;
+  CHECK_EQ_INT(msvc_store_user_update(store, rec), 0);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, rec->user->id, got), 0);
+  CHECK_EQ_INT(got->tokens_valid_after, 1706259999123);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, email, got), 0);
+  CHECK_EQ_INT(got->tokens_valid_after, 1706259999123);
+  check_same_record(got, rec);
+  rec->tokens_valid_after = 0;
+  CHECK_EQ_INT(msvc_store_user_update(store, rec), 0);
+  CHECK_EQ_INT(msvc_store_user_find_by_email(store, email, got), 0);
+  CHECK_EQ_INT(got->tokens_valid_after, 0);
+  msvc_user_record_free(rec);
+
+  tagged_email(email, sizeof(email), "tva", 1);
+  rec = user_new("Tva", email, 1706258964000);
+  rec->tokens_valid_after = 1706258964555;
+  CHECK_EQ_INT(msvc_store_user_insert(store, rec), 0);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(store, rec->user->id, got), 0);
+  CHECK_EQ_INT(got->tokens_valid_after, 1706258964555);
+  msvc_user_record_free(rec);
+  msvc_user_record_free(got);
+}
+
+typedef struct rotator {
+  pthread_barrier_t *start;
+  const msvc_session_t *s;
+  const char *old_hash;
+  char new_hash[MSVC_HASH_SIZE];
+  int rc;
+} rotator_t;
+
+static void *race_rotate(void *arg) {
+  rotator_t *r = arg;
+  pthread_barrier_wait(r->start);
+  r->rc = msvc_store_session_rotate(store, r->s->id, r->old_hash, r->new_hash,
+                                    base_ms + 5000, base_ms + 7200000);
+  return NULL;
+}
+
+/* Eight rotations of one session from one old hash at once, each to a
+ * hash of its own: exactly one wins and the store holds its hash; the
+ * seven others lost the race.  Several rounds, each from the last
+ * winner's hash. */
+static void test_concurrent_rotate(void) {
+  char user[MSVC_ID_SIZE], current[MSVC_HASH_SIZE];
+  msvc_session_t *s, *got = session_out();
+  new_id(user);
+  s = session_make(user, base_ms, base_ms + 3600000);
+  session_put(s);
+  memcpy(current, s->token_hash, MSVC_HASH_SIZE);
+  for (int round = 0; round < RACE_ROUNDS; round++) {
+    pthread_barrier_t start;
+    pthread_t th[RACERS];
+    rotator_t r[RACERS];
+    int wins = 0, lost = 0, winner = -1;
+    pthread_barrier_init(&start, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+      r[i].start = &start;
+      r[i].s = s;
+      r[i].old_hash = current;
+      new_hash(r[i].new_hash);
+      pthread_create(&th[i], NULL, race_rotate, &r[i]);
+    }
+    for (int i = 0; i < RACERS; i++) {
+      pthread_join(th[i], NULL);
+      if (r[i].rc == 0) {
+        wins++;
+        winner = i;
+      }
+      lost += r[i].rc == MSVC_ENOTFOUND;
+    }
+    pthread_barrier_destroy(&start);
+    CHECK_EQ_INT(wins, 1);
+    CHECK_EQ_INT(lost, RACERS - 1);
+    CHECK_EQ_INT(msvc_store_session_find(store, s->id, got), 0);
+    if (winner < 0)
+      break;
+    CHECK_EQ_STR(got->token_hash, r[winner].new_hash);
+    CHECK_EQ_STR(got->prev_hash, current);
+    memcpy(current, r[winner].new_hash, MSVC_HASH_SIZE);
+  }
+  msvc_session_free(s);
+  msvc_session_free(got);
+}
+
+/* Wrapper rules: records the library must be able to trust. */
+static void test_session_arguments(void) {
+  char user[MSVC_ID_SIZE], h[MSVC_HASH_SIZE], upper[MSVC_HASH_SIZE];
+  msvc_session_t *s, *got = session_out(), **out = sessions_out(2);
+  size_t n = 7;
+  new_id(user);
+  new_hash(h);
+  s = session_make(user, base_ms, base_ms + 3600000);
+  CHECK_EQ_INT(msvc_store_session_insert(store, NULL), MSVC_EINVAL);
+  snprintf(s->token_hash, sizeof(s->token_hash), "%s", "short");
+  CHECK_EQ_INT(msvc_store_session_insert(store, s), MSVC_EINVAL);
+  memcpy(upper, h, MSVC_HASH_SIZE);
+  for (int i = 0; upper[i] != '\0'; i++)
+    if (upper[i] >= 'a' && upper[i] <= 'f')
+      upper[i] = (char)(upper[i] - 32);
+  memcpy(s->token_hash, upper, MSVC_HASH_SIZE);
+  if (strcmp(upper, h) != 0) /* it has a letter, as nearly every hash does */
+    CHECK_EQ_INT(msvc_store_session_insert(store, s), MSVC_EINVAL);
+  memcpy(s->token_hash, h, MSVC_HASH_SIZE);
+  snprintf(s->prev_hash, sizeof(s->prev_hash), "%s", "x");
+  CHECK_EQ_INT(msvc_store_session_insert(store, s), MSVC_EINVAL);
+  s->prev_hash[0] = '\0';
+  snprintf(s->user_id, sizeof(s->user_id), "%s", "zz");
+  CHECK_EQ_INT(msvc_store_session_insert(store, s), MSVC_EINVAL);
+  memcpy(s->user_id, user, MSVC_ID_SIZE);
+
+  CHECK_EQ_INT(msvc_store_session_find(store, NULL, got), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_session_find(store, s->id, NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_session_find_by_hash(store, NULL, got), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_session_find_by_hash(store, h, NULL), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_session_rotate(store, NULL, h, h, 1, 2), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_session_rotate(store, s->id, NULL, h, 1, 2),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_session_rotate(store, s->id, h, NULL, 1, 2),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_session_rotate(store, s->id, h, "short", 1, 2),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_sessions_revoke(store, NULL, NULL, 0, &n),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(n, 0);
+  n = 7;
+  CHECK_EQ_INT(msvc_store_sessions_list(store, NULL, 1, out, 2, &n),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(n, 0);
+  CHECK_EQ_INT(msvc_store_sessions_list(store, user, 1, NULL, 2, &n),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_sessions_list(store, user, 1, out, 2, NULL),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_sessions_list(store, user, 1, out, 0, &n),
+               MSVC_EINVAL);
+  msvc_session_free(out[1]);
+  out[1] = NULL;
+  CHECK_EQ_INT(msvc_store_sessions_list(store, user, 1, out, 2, &n),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_sessions_list(store, user, 1, out, 1, &n), 0);
+  CHECK_EQ_INT(n, 0);
+  msvc_session_free(s);
+  msvc_session_free(got);
+  sessions_free(out, 2);
+}
+
 /* ---- the wrappers -------------------------------------------------------- */
 
 /* A table with open and close only, as an embedder's first draft might be;
@@ -955,6 +1421,8 @@ typedef struct valid_args {
   msvc_post_t **page;
   msvc_id_t ids[1];
   msvc_post_query_t q;
+  msvc_session_t *session, *session_out;
+  msvc_session_t **sessions;
 } valid_args_t;
 
 static void valid_args_init(valid_args_t *a) {
@@ -967,6 +1435,9 @@ static void valid_args_init(valid_args_t *a) {
   a->page = posts_out(2);
   memcpy(a->ids[0].hex, a->rec->user->id, MSVC_ID_SIZE);
   a->q.limit = 2;
+  a->session = session_make(a->rec->user->id, 1, 2);
+  a->session_out = session_out();
+  a->sessions = sessions_out(2);
 }
 
 static void valid_args_free(valid_args_t *a) {
@@ -976,6 +1447,29 @@ static void valid_args_free(valid_args_t *a) {
   msvc_post_free(a->post_out);
   msvc_users_free(a->users, 1);
   posts_free(a->page, 2);
+  msvc_session_free(a->session);
+  msvc_session_free(a->session_out);
+  sessions_free(a->sessions, 2);
+}
+
+/* Every session wrapper answers `want` on s with valid arguments. */
+static void check_session_wrappers(msvc_store_t *s, const valid_args_t *a,
+                                   int want) {
+  const msvc_session_t *v = a->session;
+  size_t n = 7;
+  CHECK_EQ_INT(msvc_store_session_insert(s, v), want);
+  CHECK_EQ_INT(msvc_store_session_find(s, v->id, a->session_out), want);
+  CHECK_EQ_INT(
+      msvc_store_session_find_by_hash(s, v->token_hash, a->session_out), want);
+  CHECK_EQ_INT(
+      msvc_store_session_rotate(s, v->id, v->token_hash, v->token_hash, 1, 2),
+      want);
+  CHECK_EQ_INT(msvc_store_sessions_revoke(s, v->user_id, v->id, 0, &n), want);
+  CHECK_EQ_INT(n, 0);
+  n = 7;
+  CHECK_EQ_INT(msvc_store_sessions_list(s, v->user_id, 1, a->sessions, 2, &n),
+               want);
+  CHECK_EQ_INT(n, 0);
 }
 
 /* Every wrapper answers `want` on s with valid arguments. */
@@ -996,6 +1490,7 @@ static void check_every_wrapper(msvc_store_t *s, const valid_args_t *a,
   n = 7;
   CHECK_EQ_INT(msvc_store_post_list(s, &a->q, a->page, &n), want);
   CHECK_EQ_INT(n, 0);
+  check_session_wrappers(s, a, want);
 }
 
 /* A NULL method answers MSVC_EUNSUPPORTED through every wrapper (never a
@@ -1072,9 +1567,99 @@ static void test_unusable_tables(void) {
   CHECK_EQ_INT(msvc_store_unregister("badversion"), MSVC_ENOTFOUND);
 }
 
+/* Session methods that must never run: counted. */
+static atomic_int session_calls;
+
+static int counted(void) {
+  atomic_fetch_add(&session_calls, 1);
+  return 0;
+}
+
+static int never_insert(void *ctx, const msvc_session_t *s) {
+  (void)ctx;
+  (void)s;
+  return counted();
+}
+
+static int never_find(void *ctx, const char *key, msvc_session_t *out) {
+  (void)ctx;
+  (void)key;
+  (void)out;
+  return counted();
+}
+
+static int never_rotate(void *ctx, const char *id, const char *old_hash,
+                        const char *new_hash, int64_t now, int64_t ends) {
+  (void)ctx;
+  (void)id;
+  (void)old_hash;
+  (void)new_hash;
+  (void)now;
+  (void)ends;
+  return counted();
+}
+
+static int never_revoke(void *ctx, const char *user_id, const char *id,
+                        int except, size_t *n) {
+  (void)ctx;
+  (void)user_id;
+  (void)id;
+  (void)except;
+  (void)n;
+  return counted();
+}
+
+static int never_list(void *ctx, const char *user_id, int64_t now,
+                      msvc_session_t *const *out, size_t max, size_t *nout) {
+  (void)ctx;
+  (void)user_id;
+  (void)now;
+  (void)out;
+  (void)max;
+  (void)nout;
+  return counted();
+}
+
+/* A version-2 table has no sessions, whatever lies past its end (here:
+ * entries a version-2 table would not have, which must not be called);
+ * a version-3 table with NULL session methods has none either. */
+static void test_version2_tables(void) {
+  msvc_store_methods_t t = stub_table;
+  msvc_store_t *s = NULL;
+  valid_args_t a;
+  CHECK_EQ_INT(stub_table.version, 2);
+  t.session_insert = never_insert;
+  t.session_find = never_find;
+  t.session_find_by_hash = never_find;
+  t.session_rotate = never_rotate;
+  t.sessions_revoke = never_revoke;
+  t.sessions_list = never_list;
+  valid_args_init(&a);
+  CHECK_EQ_INT(msvc_store_open_with(&t, "stub:", NULL, &s, NULL, 0), 0);
+  CHECK_EQ_INT(msvc_store_has_sessions(s), 0);
+  check_session_wrappers(s, &a, MSVC_EUNSUPPORTED);
+  CHECK_EQ_INT(atomic_load(&session_calls), 0);
+  msvc_store_close(s);
+
+  t = stub_table;
+  t.version = 3;
+  CHECK_EQ_INT(msvc_store_open_with(&t, "stub:", NULL, &s, NULL, 0), 0);
+  CHECK_EQ_INT(msvc_store_has_sessions(s), 0);
+  check_session_wrappers(s, &a, MSVC_EUNSUPPORTED);
+  msvc_store_close(s);
+
+  /* Some but not all session methods: the library keeps no sessions. */
+  t.session_insert = never_insert;
+  t.session_find = never_find;
+  CHECK_EQ_INT(msvc_store_open_with(&t, "stub:", NULL, &s, NULL, 0), 0);
+  CHECK_EQ_INT(msvc_store_has_sessions(s), 0);
+  msvc_store_close(s);
+  valid_args_free(&a);
+}
+
 /* NULL where a pointer is required is MSVC_EINVAL from every function. */
 static void test_null_arguments(void) {
-  msvc_user_record_t bare = {NULL, NULL};
+  msvc_user_record_t bare = {NULL, NULL, 0};
   valid_args_t a;
   msvc_store_t *s = NULL;
   msvc_post_query_t q;
@@ -1376,6 +1961,7 @@ int main(int argc, char **argv) {
 
   RUN(test_null_methods);
   RUN(test_unusable_tables);
+  RUN(test_version2_tables);
   RUN(test_null_arguments);
   RUN(test_scheme_rules);
   RUN(test_register_and_open);
@@ -1390,6 +1976,15 @@ int main(int argc, char **argv) {
   RUN(test_post_crud);
   RUN(test_listing);
   RUN(test_concurrent_register);
+  RUN(test_has_sessions);
+  RUN(test_session_round_trip);
+  RUN(test_session_duplicates);
+  RUN(test_session_rotate);
+  RUN(test_sessions_revoke);
+  RUN(test_sessions_list);
+  RUN(test_tokens_valid_after);
+  RUN(test_concurrent_rotate);
+  RUN(test_session_arguments);
   /* Before the 2,000 posts of the paging test: a server that sorts
    * without its index (FerretDB) would make every listing of it slow. */
   RUN(test_mixed_load);

@@ -299,12 +299,13 @@ static void test_posts(msvc_t *svc) {
 
 /* Walks every page of `req`; returns the number of posts seen. */
 static int walk_pages(msvc_t *svc, msvc_list_request_t *req, int *pages) {
-  msvc_call_t nowait = {sizeof(msvc_call_t), MSVC_NOWAIT, NULL};
+  msvc_call_t nowait = MSVC_CALL_INIT;
   msvc_post_page_t *page = NULL;
   char cursor[128] = "";
   int64_t last = INT64_MAX;
   int seen = 0;
   *pages = 0;
+  nowait.flags = MSVC_NOWAIT;
   do {
     req->cursor = cursor;
     CHECK_EQ_INT(msvc_post_list(svc, &nowait, req, &page, NULL), 0);

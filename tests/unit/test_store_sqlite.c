@@ -1,8 +1,10 @@
 /* test_store_sqlite.c - what only the SQLite backend promises, beyond the
  * shared contract that tests/store/conformance.c checks: the URL forms,
  * WAL mode and the schema version on disk, migration of a version-1 file
- * written as libmsvc 0.1 wrote it, refusal of a newer one, private file
- * modes, query plans that use the indexes, data surviving a reopen and a
+ * written as libmsvc 0.1 wrote it (to version 2: sessions and the users'
+ * token cut-off), a version-2 file with a session reopening, refusal of a
+ * newer one, private file modes, query plans that use the indexes (the
+ * session statements' too), data surviving a reopen and a
  * kill -9 right after a write, readable errors for unusable paths, busy
  * writes turning into MSVC_EUNAVAIL, and the connection pool's bound under
  * 16 threads.  The database files are inspected with a connection of the
@@ -117,6 +119,21 @@ static int insert_post(msvc_store_t *s, const char *author, int64_t at) {
   int rc = msvc_store_post_insert(s, p);
   msvc_post_free(p);
   return rc;
+}
+
+/* A session of user_id (free with msvc_session_free) with a random
+ * token hash. */
+static msvc_session_t *session_of(const char *user_id, int64_t at) {
+  msvc_session_t *s = NULL;
+  if (msvc_session_new(&s) != 0 ||
+      msvc__random_hex(s->token_hash, (MSVC_HASH_SIZE - 1) / 2) != 0)
+    xcheck(NULL);
+  msvc__idgen_next(gen, s->id);
+  memcpy(s->user_id, user_id, MSVC_ID_SIZE);
+  s->created_at = s->last_used_at = at;
+  s->expires_at = at + 86400000;
+  s->user_agent = xcheck(strdup("curl/7.88.1"));
+  return s;
 }
 
 static sqlite3 *raw_open(const char *path) {
@@ -339,8 +356,10 @@ static void check_v1_users(msvc_store_t *s, char ids[][MSVC_ID_SIZE]) {
     CHECK_EQ_STR(got->password_hash, grace_hash);
     CHECK_EQ_INT(got->user->created_at, 1706258964000 + i);
     CHECK_EQ_INT(got->user->updated_at, 1706258965000 + i);
+    CHECK_EQ_INT(got->tokens_valid_after, 0); /* migration 2's default */
     CHECK_EQ_INT(msvc_store_user_find_by_email(s, email, got), 0);
     CHECK_EQ_STR(got->user->id, ids[i]);
+    CHECK_EQ_INT(got->tokens_valid_after, 0);
   }
   msvc_user_record_free(got);
 }
@@ -370,6 +389,8 @@ static void check_v1_posts(msvc_store_t *s, char ids[][MSVC_ID_SIZE],
   msvc__posts_free(page, q.limit);
 }
 
+static void check_v1_sessions(msvc_store_t *s, const char *user_id);
+
 /* A version-1 file written by libmsvc 0.1 opens, is migrated to the
  * current version, and every row is found, through two reopens. */
 static void test_migrates_v1_file(void) {
@@ -385,17 +406,94 @@ static void test_migrates_v1_file(void) {
       return;
     check_v1_users(s, ids);
     check_v1_posts(s, ids, posts);
-    if (round == 0)
+    if (round == 0) {
       CHECK_EQ_INT(insert_user(s, "v1.0@example.com", NULL), MSVC_EEXIST);
+      check_v1_sessions(s, ids[0]);
+    }
     msvc_store_close(s);
   }
   db = raw_open(path);
   raw_text(db, "PRAGMA user_version", text, sizeof(text));
   snprintf(want, sizeof(want), "%d", MSVC__SQLITE_SCHEMA_VERSION);
   CHECK_EQ_STR(text, want);
+  CHECK_EQ_STR(text, "2");
   raw_text(db, "SELECT count(*) FROM \"Post\"", text, sizeof(text));
   CHECK_EQ_STR(text, "23");
+  raw_text(db, "SELECT count(*) FROM \"User\"", text, sizeof(text));
+  CHECK_EQ_STR(text, "7");
+  raw_text(db, "SELECT count(*) FROM \"Session\"", text, sizeof(text));
+  CHECK_EQ_STR(text, "1");
   sqlite3_close(db);
+}
+
+/* A migrated file keeps sessions, and a user's token cut-off, like a new
+ * one. */
+static void check_v1_sessions(msvc_store_t *s, const char *user_id) {
+  msvc_session_t *v = session_of(user_id, 1706259100000), *got = NULL;
+  msvc_user_record_t *rec = user_out();
+  CHECK_EQ_INT(msvc_session_new(&got), 0);
+  CHECK_EQ_INT(msvc_store_session_insert(s, v), 0);
+  CHECK_EQ_INT(msvc_store_session_find_by_hash(s, v->token_hash, got), 0);
+  CHECK_EQ_STR(got->id, v->id);
+  CHECK_EQ_STR(got->user_agent, "curl/7.88.1");
+  CHECK(got->ip == NULL);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(s, user_id, rec), 0);
+  rec->tokens_valid_after = 1706259200000;
+  CHECK_EQ_INT(msvc_store_user_update(s, rec), 0);
+  CHECK_EQ_INT(msvc_store_user_find_by_id(s, user_id, rec), 0);
+  CHECK_EQ_INT(rec->tokens_valid_after, 1706259200000);
+  rec->tokens_valid_after = 0;
+  CHECK_EQ_INT(msvc_store_user_update(s, rec), 0);
+  msvc_user_record_free(rec);
+  msvc_session_free(got);
+  msvc_session_free(v);
+}
+
+/* A version-2 file with a rotated session reopens as it was (no step runs
+ * again), and the session still rotates. */
+static void test_reopens_v2_file(void) {
+  char path[512], user[MSVC_ID_SIZE], next[MSVC_HASH_SIZE],
+      last[MSVC_HASH_SIZE], text[32];
+  msvc_session_t *v, *got = NULL;
+  msvc_store_t *s;
+  sqlite3 *db;
+  path_in_tmp(path, sizeof(path), "v2.db");
+  s = open_ok(path, NULL);
+  if (s == NULL)
+    return;
+  CHECK_EQ_INT(insert_user(s, "v2@example.com", user), 0);
+  v = session_of(user, 1706259300000);
+  CHECK_EQ_INT(msvc__random_hex(next, (MSVC_HASH_SIZE - 1) / 2), 0);
+  CHECK_EQ_INT(msvc__random_hex(last, (MSVC_HASH_SIZE - 1) / 2), 0);
+  CHECK_EQ_INT(msvc_store_session_insert(s, v), 0);
+  CHECK_EQ_INT(msvc_store_session_rotate(s, v->id, v->token_hash, next,
+                                         1706259301000, 1706345701000),
+               0);
+  msvc_store_close(s);
+  db = raw_open(path);
+  raw_text(db, "PRAGMA user_version", text, sizeof(text));
+  CHECK_EQ_STR(text, "2");
+  sqlite3_close(db);
+
+  s = open_ok(path, NULL);
+  CHECK_EQ_INT(msvc_session_new(&got), 0);
+  if (s != NULL) {
+    CHECK_EQ_INT(msvc_store_session_find(s, v->id, got), 0);
+    CHECK_EQ_STR(got->token_hash, next);
+    CHECK_EQ_STR(got->prev_hash, v->token_hash);
+    CHECK_EQ_INT(got->rotated_at, 1706259301000);
+    CHECK_EQ_INT(got->created_at, 1706259300000);
+    CHECK_EQ_INT(got->expires_at, 1706345701000);
+    CHECK_EQ_STR(got->user_agent, "curl/7.88.1");
+    CHECK_EQ_INT(msvc_store_session_find_by_hash(s, v->token_hash, got), 0);
+    CHECK_EQ_STR(got->id, v->id);
+    CHECK_EQ_INT(msvc_store_session_rotate(s, v->id, next, last, 1706259302000,
+                                           1706345702000),
+                 0);
+    msvc_store_close(s);
+  }
+  msvc_session_free(got);
+  msvc_session_free(v);
 }
 
 /* A version-0 file (made by SQLite, no schema) gets the whole schema. */
@@ -452,9 +550,15 @@ static void test_files_are_private(void) {
 /* ---- what is on disk ---------------------------------------------------- */
 
 static void test_wal_and_schema(void) {
-  static const char *objects[] = {"User", "Post", "User_email_key",
+  static const char *objects[] = {"User",
+                                  "Post",
+                                  "User_email_key",
                                   "Post_created_at_id_idx",
-                                  "Post_user_id_created_at_id_idx"};
+                                  "Post_user_id_created_at_id_idx",
+                                  "Session",
+                                  "Session_token_hash_key",
+                                  "Session_prev_hash_idx",
+                                  "Session_user_id_created_at_idx"};
   char path[512], text[64], sql[160], want[16];
   msvc_store_t *s;
   sqlite3 *db;
@@ -477,6 +581,11 @@ static void test_wal_and_schema(void) {
     raw_text(db,
              "SELECT \"unique\" FROM pragma_index_list('User')"
              " WHERE name = 'User_email_key'",
+             text, sizeof(text));
+    CHECK_EQ_STR(text, "1");
+    raw_text(db,
+             "SELECT \"unique\" FROM pragma_index_list('Session')"
+             " WHERE name = 'Session_token_hash_key'",
              text, sizeof(text));
     CHECK_EQ_STR(text, "1");
     sqlite3_close(db);
@@ -519,19 +628,33 @@ static void check_plans(sqlite3 *db) {
       {MSVC__SQL_POST_LIST_BY_USER,
        "SEARCH Post USING INDEX Post_user_id_created_at_id_idx (user_id=? AND "
        "(created_at,id)<(?,?))"},
+      {MSVC__SQL_SESSION_FIND, "(id=?)"},
+      {MSVC__SQL_SESSION_BY_HASH,
+       "SEARCH Session USING INDEX Session_token_hash_key (token_hash=?)|"
+       "INDEX 2|SEARCH Session USING INDEX Session_prev_hash_idx "
+       "(prev_hash=?)"},
+      {MSVC__SQL_SESSION_ROTATE, "SEARCH Session USING "},
+      {MSVC__SQL_SESSIONS_REVOKE_ONE, "(id=?)"},
+      {MSVC__SQL_SESSIONS_REVOKE_OTHERS,
+       "SEARCH Session USING INDEX Session_user_id_created_at_idx (user_id=?)"},
+      {MSVC__SQL_SESSIONS_REVOKE_ALL,
+       "SEARCH Session USING INDEX Session_user_id_created_at_idx (user_id=?)"},
+      {MSVC__SQL_SESSIONS_LIST,
+       "SEARCH Session USING INDEX Session_user_id_created_at_idx (user_id=?)"},
   };
   char plan[2048];
   for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
     const char *sql = msvc__sqlite_sql(reads[i].which);
     plan_of(db, sql, plan, sizeof(plan));
+    int scans = strstr(plan, "SCAN User") != NULL ||
+                strstr(plan, "SCAN Post") != NULL ||
+                strstr(plan, "SCAN Session") != NULL;
     if (strstr(plan, reads[i].must_use) == NULL ||
-        strstr(plan, "TEMP B-TREE") != NULL ||
-        strstr(plan, "SCAN User") != NULL || strstr(plan, "SCAN Post") != NULL)
+        strstr(plan, "TEMP B-TREE") != NULL || scans)
       fprintf(stderr, "plan of %s:\n  %s\n", sql, plan);
     CHECK(strstr(plan, reads[i].must_use) != NULL);
     CHECK(strstr(plan, "TEMP B-TREE") == NULL);
-    CHECK(strstr(plan, "SCAN User") == NULL);
-    CHECK(strstr(plan, "SCAN Post") == NULL);
+    CHECK(!scans);
   }
   CHECK(msvc__sqlite_sql(MSVC__SQL_COUNT) == NULL);
   CHECK(msvc__sqlite_sql(-1) == NULL);
@@ -556,6 +679,11 @@ static void test_query_plans(void) {
     if (i % 30 == 0)
       memcpy(author, id, MSVC_ID_SIZE);
     CHECK_EQ_INT(insert_post(s, author, 1700000000000 + i / 3), 0);
+    if (i % 3 == 0) { /* sessions too, for ANALYZE to weigh */
+      msvc_session_t *v = session_of(author, 1700000000000 + i);
+      CHECK_EQ_INT(msvc_store_session_insert(s, v), 0);
+      msvc_session_free(v);
+    }
   }
   CHECK_EQ_INT(sqlite3_exec(db, "ANALYZE", NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(db);
@@ -788,6 +916,7 @@ int main(void) {
   RUN(test_newer_schema_refused);
   RUN(test_migrates_v1_file);
   RUN(test_migrates_empty_file);
+  RUN(test_reopens_v2_file);
   RUN(test_files_are_private);
   RUN(test_wal_and_schema);
   RUN(test_query_plans);

@@ -1,16 +1,18 @@
-/* test_token.c - HS256 tokens (domain/token.c, internal since the token
- * functions left the public API).
+/* test_token.c - HS256 tokens (domain/token.c over an HS256 keyring;
+ * ES256/RS256 are in test_keys.c).
  *
  * The tokens in the seed's vector file were signed by jsonwebtoken 9: each
  * must be accepted or rejected as its "expect" says.  Tokens we issue are
  * taken apart here (base64url, then json-c) to check that they carry
- * exactly the header and claims jsonwebtoken produces.  Hostile tokens with
+ * exactly the claims jsonwebtoken produces, and a header that adds only
+ * "kid" (the first 16 hex digits of SHA-256(secret)).  Hostile tokens with
  * a valid signature but ill-typed claims are signed in the test with
  * libjwt directly.
  */
 #include <json-c/json.h>
 #include <jwt.h>
 #include <limits.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +25,31 @@
 
 static const char test_secret[] = "unit-test-secret";
 
+/* An HS256 ring over secret[0..len), which also signs service tokens (the
+ * library's default); msvc__keyring_free(cfg.keys) when done. */
+static msvc_token_config_t config_for(const char *secret, size_t len) {
+  msvc_token_config_t cfg = {NULL, (const unsigned char *)secret, len, 3600};
+  if (msvc__keyring_new(MSVC__ALG_HS256, &cfg.keys) != 0 ||
+      msvc__keyring_set_secret(cfg.keys, cfg.service_secret, len) != 0)
+    abort();
+  return cfg;
+}
+
+/* The ring of test_secret, made once in main. */
+static msvc__keyring_t *test_ring;
+
 static msvc_token_config_t test_config(void) {
-  msvc_token_config_t cfg = {(const unsigned char *)test_secret,
+  msvc_token_config_t cfg = {test_ring, (const unsigned char *)test_secret,
                              sizeof(test_secret) - 1, 3600};
   return cfg;
+}
+
+/* The kid of an HS256 secret: the first 16 hex digits of its SHA-256. */
+static void kid_of(const char *secret, size_t len, char kid[17]) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256((const unsigned char *)secret, len, md);
+  for (int i = 0; i < 8; i++)
+    sprintf(kid + 2 * i, "%02x", md[i]);
 }
 
 /* The text of a JSON string; NULL for any other value, and for a string
@@ -126,23 +149,33 @@ static long object_length(json_object *obj) {
              : -1;
 }
 
-/* Signs arbitrary claims with HS256 (or another algorithm) via libjwt. */
-static char *sign_raw(jwt_alg_t alg, const char *claims_json) {
-  const unsigned char *key = (const unsigned char *)test_secret;
-  int key_len = (int)sizeof(test_secret) - 1;
+/* Signs arbitrary claims with HS256 (or another algorithm) via libjwt,
+ * keyed with `secret`, with a "kid" header given as JSON (NULL: none). */
+static char *sign_with(jwt_alg_t alg, const char *secret, const char *kid_json,
+                       const char *claims_json) {
+  const unsigned char *key = (const unsigned char *)secret;
+  int key_len = (int)strlen(secret);
   jwt_t *jwt = NULL;
   char *token = NULL;
+  char header[256];
   if (alg == JWT_ALG_NONE) { /* libjwt insists on no key for "none" */
     key = NULL;
     key_len = 0;
   }
   if (jwt_new(&jwt) != 0)
     return NULL;
+  if (kid_json != NULL)
+    snprintf(header, sizeof(header), "{\"kid\":%s}", kid_json);
   if (jwt_set_alg(jwt, alg, key, key_len) == 0 &&
+      (kid_json == NULL || jwt_add_headers_json(jwt, header) == 0) &&
       jwt_add_grants_json(jwt, claims_json) == 0)
     token = jwt_encode_str(jwt);
   jwt_free(jwt);
   return token;
+}
+
+static char *sign_raw(jwt_alg_t alg, const char *claims_json) {
+  return sign_with(alg, test_secret, NULL, claims_json);
 }
 
 /* A user as the library allocates them, with VALID_ID. */
@@ -200,9 +233,7 @@ static void test_seed_vectors(void) {
   CHECK(secret != NULL && json_object_is_type(expect, json_type_object));
   if (secret == NULL || !json_object_is_type(expect, json_type_object))
     goto out;
-  cfg.secret = (const unsigned char *)secret;
-  cfg.secret_len = strlen(secret);
-  cfg.ttl = 3600;
+  cfg = config_for(secret, strlen(secret));
   json_object_object_foreach(expect, name, value) {
     const char *want = string_value(value);
     CHECK(want != NULL);
@@ -221,18 +252,22 @@ static void test_seed_vectors(void) {
       CHECK_EQ_INT(verify_str(&cfg, expired, 1700003600, &claims), MSVC_ETOKEN);
     }
   }
+  msvc__keyring_free(cfg.keys);
 out:
   json_object_put(root);
 }
 
 static void test_user_round_trip(void) {
-  msvc_token_config_t cfg = test_config();
+  msvc_token_config_t cfg = test_config(), other;
   msvc_user_t *user =
       new_user("Zo\xc3\xab \"Q\" / \\ O'Neil", "zoe@example.com");
   msvc__token_claims_t claims;
   json_object *header = NULL, *payload = NULL;
   char *token = NULL;
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, 1700000000, &token), 0);
+  char kid[17];
+  kid_of(test_secret, sizeof(test_secret) - 1, kid);
+  CHECK_EQ_INT(
+      msvc__token_issue_user(&cfg, user, NULL, NULL, 1700000000, &token), 0);
   CHECK(token != NULL);
   if (token == NULL)
     goto out;
@@ -243,12 +278,15 @@ static void test_user_round_trip(void) {
   CHECK_EQ_STR(claims.email, "zoe@example.com");
   CHECK_EQ_INT(claims.iat, 1700000000);
   CHECK_EQ_INT(claims.exp, 1700003600);
+  CHECK_EQ_STR(claims.sid, "");
+  CHECK_EQ_STR(claims.jti, "");
 
-  /* Exactly what jsonwebtoken signs: header and five claims. */
+  /* Exactly what jsonwebtoken signs, and a kid: header and five claims. */
   CHECK_EQ_INT(split_token(token, &header, &payload), 0);
-  CHECK_EQ_INT(object_length(header), 2);
+  CHECK_EQ_INT(object_length(header), 3);
   CHECK_EQ_STR(member_string(header, "alg"), "HS256");
   CHECK_EQ_STR(member_string(header, "typ"), "JWT");
+  CHECK_EQ_STR(member_string(header, "kid"), kid);
   CHECK_EQ_INT(object_length(payload), 5);
   CHECK_EQ_STR(member_string(payload, "id"), VALID_ID);
   CHECK_EQ_STR(member_string(payload, "name"), user->name);
@@ -263,13 +301,14 @@ static void test_user_round_trip(void) {
   CHECK_EQ_INT(verify_str(&cfg, token, 1700003600, &claims), MSVC_ETOKEN);
   CHECK_EQ_INT(verify_str(&cfg, token, 1700003601, &claims), MSVC_ETOKEN);
 
-  /* Another secret, and a shorter prefix of this one, both fail. */
-  cfg.secret = (const unsigned char *)"other-secret";
-  cfg.secret_len = 12;
-  CHECK_EQ_INT(verify_str(&cfg, token, 1700000000, &claims), MSVC_ETOKEN);
-  cfg = test_config();
-  cfg.secret_len--;
-  CHECK_EQ_INT(verify_str(&cfg, token, 1700000000, &claims), MSVC_ETOKEN);
+  /* Under another secret, or a shorter prefix of this one, the kid is
+   * not the ring's: an unknown key. */
+  other = config_for("other-secret", 12);
+  CHECK_EQ_INT(verify_str(&other, token, 1700000000, &claims), MSVC_EKEY);
+  msvc__keyring_free(other.keys);
+  other = config_for(test_secret, sizeof(test_secret) - 2);
+  CHECK_EQ_INT(verify_str(&other, token, 1700000000, &claims), MSVC_EKEY);
+  msvc__keyring_free(other.keys);
 out:
   msvc_free(token);
   msvc_user_free(user);
@@ -281,7 +320,7 @@ static void test_not_nul_terminated(void) {
   msvc__token_claims_t claims;
   char *token = NULL, *padded;
   size_t len;
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NOW, &token), 0);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NULL, NULL, NOW, &token), 0);
   msvc_user_free(user);
   if (token == NULL)
     return;
@@ -318,7 +357,7 @@ static void test_service_round_trip(void) {
   CHECK_EQ_INT(claims.iat, NOW);
   CHECK_EQ_INT(claims.exp, NOW + 3600);
   CHECK_EQ_INT(split_token(token, &header, &payload), 0);
-  CHECK_EQ_INT(object_length(header), 2);
+  CHECK_EQ_INT(object_length(header), 3);
   CHECK_EQ_STR(member_string(header, "alg"), "HS256");
   CHECK_EQ_INT(object_length(payload), 3);
   CHECK_EQ_STR(member_string(payload, "svc"), "post");
@@ -344,44 +383,79 @@ static void test_issue_rejects(void) {
   char name64[65], big_name[513];
   char *token = (char *)"untouched", *saved;
 
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, NULL, NOW, &token), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, NULL, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
   CHECK(token == NULL);
   memcpy(bad->id, "65b3a1f2c9e77a001234567z", MSVC_ID_SIZE);
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NOW, &token), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
   memcpy(bad->id, VALID_ID, MSVC_ID_SIZE);
   bad->id[0] = '\0';
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NOW, &token), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
   memcpy(bad->id, VALID_ID, MSVC_ID_SIZE);
   saved = bad->name;
   bad->name = NULL;
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NOW, &token), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
   bad->name = saved;
   saved = bad->email;
   bad->email = NULL;
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NOW, &token), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
   bad->email = saved;
   CHECK_EQ_INT(
       msvc_user_set(bad, VALID_ID, "bad \xff utf-8", "n@example.com", 0, 0), 0);
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NOW, &token), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
   memset(big_name, 'n', 512);
   big_name[512] = '\0';
   /* would not fit msvc__token_claims_t.name */
   CHECK_EQ_INT(msvc_user_set(bad, VALID_ID, big_name, "n@example.com", 0, 0),
                0);
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NOW, &token), MSVC_EINVAL);
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, -1, &token), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, bad, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NULL, NULL, -1, &token),
+               MSVC_EINVAL);
+  CHECK(token == NULL);
+  /* sid must be an id, jti fit msvc__token_claims_t.jti. */
+  memset(name64, 'j', 64);
+  name64[64] = '\0';
+  CHECK_EQ_INT(
+      msvc__token_issue_user(&cfg, user, "not-an-id", NULL, NOW, &token),
+      MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NULL, name64, NOW, &token),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(
+      msvc__token_issue_user(&cfg, user, NULL, "bad \xff", NOW, &token),
+      MSVC_EINVAL);
   CHECK(token == NULL);
 
   cfg.ttl = 0;
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NOW, &token), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
   cfg = test_config();
-  cfg.secret_len = 0;
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NOW, &token), MSVC_EINVAL);
+  cfg.service_secret_len = 0;
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
   cfg = test_config();
-  cfg.secret = NULL;
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NOW, &token), MSVC_EINVAL);
-  CHECK_EQ_INT(msvc__token_issue_user(NULL, user, NOW, &token), MSVC_EINVAL);
-  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NOW, NULL), MSVC_EINVAL);
+  cfg.service_secret = NULL;
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
+  cfg = test_config();
+  cfg.keys = NULL;
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
+  cfg = test_config();
+  CHECK_EQ_INT(msvc__token_issue_user(NULL, user, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NULL, NULL, NOW, NULL),
+               MSVC_EINVAL);
+  /* A ring without its secret cannot sign. */
+  CHECK_EQ_INT(msvc__keyring_new(MSVC__ALG_HS256, &cfg.keys), 0);
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, NULL, NULL, NOW, &token),
+               MSVC_EINVAL);
+  msvc__keyring_free(cfg.keys);
 
   cfg = test_config();
   memset(name64, 's', 64);
@@ -399,6 +473,127 @@ static void test_issue_rejects(void) {
   CHECK(token == NULL);
   msvc_user_free(bad);
   msvc_user_free(user);
+}
+
+/* Sessions' tokens carry sid and jti; tokens from elsewhere may carry
+ * neither, but not ill-typed ones. */
+static void test_session_claims(void) {
+  msvc_token_config_t cfg = test_config();
+  msvc_user_t *user = new_user("N", "n@example.com");
+  msvc__token_claims_t claims;
+  json_object *header = NULL, *payload = NULL;
+  char *token = NULL;
+  CHECK_EQ_INT(msvc__token_issue_user(&cfg, user, "65B3A1F2C9E77A00123456FF",
+                                      "0123456789abcdef", NOW, &token),
+               0);
+  msvc_user_free(user);
+  CHECK(token != NULL);
+  if (token == NULL)
+    return;
+  CHECK_EQ_INT(verify_str(&cfg, token, NOW, &claims), 0);
+  CHECK_EQ_STR(claims.sid, "65b3a1f2c9e77a00123456ff"); /* lower-cased */
+  CHECK_EQ_STR(claims.jti, "0123456789abcdef");
+  CHECK_EQ_INT(split_token(token, &header, &payload), 0);
+  CHECK_EQ_INT(object_length(payload), 7);
+  json_object_put(header);
+  json_object_put(payload);
+  msvc_free(token);
+
+#define CLAIMS_WITH(extra)                                                     \
+  "{\"id\":\"" VALID_ID "\",\"name\":\"N\",\"email\":\"e\",\"iat\":1,"         \
+  "\"exp\":4102444800" extra "}"
+  {
+    static const struct {
+      const char *claims;
+      int rc;
+    } cases[] = {
+        {CLAIMS_WITH(",\"sid\":\"65b3a1f2c9e77a00123456ff\",\"jti\":\"x\""), 0},
+        {CLAIMS_WITH(",\"sid\":7"), MSVC_ETOKEN},
+        {CLAIMS_WITH(",\"sid\":\"short\""), MSVC_ETOKEN},
+        {CLAIMS_WITH(",\"sid\":null"), MSVC_ETOKEN},
+        {CLAIMS_WITH(",\"jti\":[]"), MSVC_ETOKEN},
+        {CLAIMS_WITH(",\"jti\":\"0123456789012345678901234567890123456789"
+                     "012345678901234567890123\""),
+         MSVC_ETOKEN}, /* 64 bytes: does not fit */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+      token = sign_raw(JWT_ALG_HS256, cases[i].claims);
+      CHECK(token != NULL);
+      if (token != NULL)
+        CHECK_EQ_INT(verify_str(&cfg, token, NOW, &claims), cases[i].rc);
+      free(token);
+    }
+  }
+}
+
+/* Under HS256 a token names the secret's kid or none; another kid is an
+ * unknown key; a kid we would never accept is a bad token. */
+static void test_hs256_kid(void) {
+  msvc_token_config_t cfg = test_config();
+  msvc__token_claims_t claims;
+  char kid[17], json[128], big[200];
+  char *token;
+  kid_of(test_secret, sizeof(test_secret) - 1, kid);
+  snprintf(json, sizeof(json), "\"%s\"", kid);
+  token = sign_with(JWT_ALG_HS256, test_secret, json, CLAIMS_WITH(""));
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == 0);
+  free(token);
+  token = sign_with(JWT_ALG_HS256, test_secret, "\"0000000000000000\"",
+                    CLAIMS_WITH(""));
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == MSVC_EKEY);
+  free(token);
+  /* An expired token is refused as such whatever its kid. */
+  token = sign_with(JWT_ALG_HS256, test_secret, "\"0000000000000000\"",
+                    "{\"id\":\"" VALID_ID "\",\"name\":\"N\",\"email\":\"e\","
+                    "\"iat\":1,\"exp\":2}");
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == MSVC_ETOKEN);
+  free(token);
+  /* Our kid, another secret: a bad signature. */
+  token = sign_with(JWT_ALG_HS256, "other-secret", json, CLAIMS_WITH(""));
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == MSVC_ETOKEN);
+  free(token);
+  token = sign_with(JWT_ALG_HS256, test_secret, "17", CLAIMS_WITH(""));
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == MSVC_ETOKEN);
+  free(token);
+  memset(big, 'k', sizeof(big));
+  snprintf(json, sizeof(json), "\"%.65s\"", big); /* one byte too long */
+  token = sign_with(JWT_ALG_HS256, test_secret, json, CLAIMS_WITH(""));
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == MSVC_ETOKEN);
+  free(token);
+}
+
+/* A service secret apart from the JWT secret: each verifies only its own
+ * kind of token. */
+static void test_separate_service_secret(void) {
+  msvc_token_config_t cfg = test_config();
+  msvc__token_claims_t claims;
+  char *token = NULL;
+  cfg.service_secret = (const unsigned char *)"svc-secret";
+  cfg.service_secret_len = 10;
+  CHECK_EQ_INT(msvc__token_issue_service(&cfg, "post", NOW, &token), 0);
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == 0);
+  CHECK_EQ_INT(claims.kind, MSVC_CALLER_SERVICE);
+  msvc_free(token);
+  /* Service claims under the JWT secret, user claims under the service
+   * secret: both refused. */
+  token = sign_with(JWT_ALG_HS256, test_secret, NULL,
+                    "{\"svc\":\"post\",\"iat\":1,\"exp\":4102444800}");
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == MSVC_ETOKEN);
+  free(token);
+  token = sign_with(JWT_ALG_HS256, "svc-secret", NULL, CLAIMS_WITH(""));
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == MSVC_ETOKEN);
+  free(token);
+  /* A service token naming another kid is refused, not an unknown key: the
+   * service secret is not in any JWK Set. */
+  token = sign_with(JWT_ALG_HS256, "svc-secret", "\"0000000000000000\"",
+                    "{\"svc\":\"post\",\"iat\":1,\"exp\":4102444800}");
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == MSVC_ETOKEN);
+  free(token);
+  /* HS512 service tokens are refused like HS512 user tokens. */
+  token = sign_with(JWT_ALG_HS512, "svc-secret", NULL,
+                    "{\"svc\":\"post\",\"iat\":1,\"exp\":4102444800}");
+  CHECK(token != NULL && verify_str(&cfg, token, NOW, &claims) == MSVC_ETOKEN);
+  free(token);
 }
 
 /* Correctly signed HS256 tokens whose claims are wrong in one way each. */
@@ -606,14 +801,19 @@ static void test_garbage(void) {
 }
 
 int main(void) {
+  test_ring = config_for(test_secret, sizeof(test_secret) - 1).keys;
   RUN(test_seed_vectors);
   RUN(test_user_round_trip);
   RUN(test_not_nul_terminated);
   RUN(test_service_round_trip);
   RUN(test_issue_rejects);
+  RUN(test_session_claims);
+  RUN(test_hs256_kid);
+  RUN(test_separate_service_secret);
   RUN(test_claim_types);
   RUN(test_claim_values);
   RUN(test_other_algorithms);
   RUN(test_garbage);
+  msvc__keyring_free(test_ring);
   TEST_MAIN_END();
 }

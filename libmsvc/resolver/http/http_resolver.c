@@ -38,7 +38,6 @@
 #include "wire/json.h"
 #include "wire/routes.h"
 
-#define MAX_ENDPOINTS 64
 #define BATCH_MAX MSVC__GET_USERS_MAX /* ids per POST: the contract's cap */
 #define ABSENT_TTL_MAX_MS 10000 /* how long "no such user" is remembered */
 #define NAME_MAX_BYTES (MSVC_NAME_MAX_CHARS * 4) /* 100 UTF-8 characters */
@@ -126,52 +125,21 @@ static int check_config(const msvc_http_resolver_config_t *c, char *errbuf,
   return MSVC_ECONFIG;
 }
 
-static int is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* "url[, url...]": each entry trimmed, none empty. */
+/* "url[, url...]" into the endpoint table. */
 static int parse_urls(http_resolver_t *hr, const char *urls, char *errbuf,
                       size_t errlen) {
-  size_t count = 1;
-  const char *p = urls;
-  if (urls == NULL) {
-    msvc__set_error(errbuf, errlen, "no auth service URL configured");
-    return MSVC_ECONFIG;
+  char *bases[MSVC__HTTP_MAX_BASES];
+  size_t n = 0;
+  int rc = msvc__http_base_list_parse(urls, bases, &n, errbuf, errlen);
+  if (rc == 0 && (hr->eps = calloc(n, sizeof(*hr->eps))) == NULL)
+    rc = MSVC_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    if (rc == 0)
+      hr->eps[hr->neps++].base = bases[i];
+    else
+      free(bases[i]);
   }
-  for (const char *q = urls; *q; q++)
-    count += *q == ',';
-  if (count > MAX_ENDPOINTS) {
-    msvc__set_error(errbuf, errlen, "more than %d auth service URLs",
-                    MAX_ENDPOINTS);
-    return MSVC_ECONFIG;
-  }
-  hr->eps = calloc(count, sizeof(*hr->eps));
-  if (hr->eps == NULL)
-    return MSVC_ENOMEM;
-  for (size_t i = 0; i < count; i++) {
-    const char *end = strchr(p, ',');
-    int rc;
-    if (end == NULL)
-      end = p + strlen(p);
-    while (p < end && is_space(*p))
-      p++;
-    while (end > p && is_space(end[-1]))
-      end--;
-    if (p == end) {
-      msvc__set_error(errbuf, errlen, "empty entry in the URL list \"%s\"",
-                      urls);
-      return MSVC_ECONFIG;
-    }
-    rc = msvc__http_base_parse(p, (size_t)(end - p), &hr->eps[i].base, errbuf,
-                               errlen);
-    if (rc != 0)
-      return rc;
-    hr->neps++;
-    p = strchr(p, ',');
-    p = p != NULL ? p + 1 : "";
-  }
-  return 0;
+  return rc;
 }
 
 /* ---- endpoint health ---- */

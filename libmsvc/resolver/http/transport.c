@@ -192,6 +192,46 @@ static int share_setup(msvc__http_t *h) {
   return 0;
 }
 
+int msvc__http_base_list_parse(const char *urls,
+                               char *bases[MSVC__HTTP_MAX_BASES], size_t *n,
+                               char *errbuf, size_t errlen) {
+  const char *p = urls;
+  *n = 0;
+  if (urls == NULL) {
+    msvc__set_error(errbuf, errlen, "no auth service URL configured");
+    return MSVC_ECONFIG;
+  }
+  for (;;) {
+    const char *end = strchr(p, ',');
+    const char *next = end != NULL ? end + 1 : NULL;
+    int rc;
+    if (end == NULL)
+      end = p + strlen(p);
+    while (p < end && msvc__is_ascii_space((unsigned char)*p))
+      p++;
+    while (end > p && msvc__is_ascii_space((unsigned char)end[-1]))
+      end--;
+    if (p == end) {
+      msvc__set_error(errbuf, errlen, "empty entry in the URL list \"%s\"",
+                      urls);
+      return MSVC_ECONFIG;
+    }
+    if (*n == MSVC__HTTP_MAX_BASES) {
+      msvc__set_error(errbuf, errlen, "more than %d auth service URLs",
+                      MSVC__HTTP_MAX_BASES);
+      return MSVC_ECONFIG;
+    }
+    rc =
+        msvc__http_base_parse(p, (size_t)(end - p), &bases[*n], errbuf, errlen);
+    if (rc != 0)
+      return rc;
+    (*n)++;
+    if (next == NULL)
+      return 0;
+    p = next;
+  }
+}
+
 int msvc__http_new(const char *ca_file, msvc__http_t **out, char *errbuf,
                    size_t errlen) {
   const char *why = check_libcurl();

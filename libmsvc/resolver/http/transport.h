@@ -37,6 +37,17 @@ typedef struct msvc__http msvc__http_t;
 int msvc__http_base_parse(const char *url, size_t len, char **base,
                           char *errbuf, size_t errlen);
 
+/* Auth service URLs a list may name at most. */
+#define MSVC__HTTP_MAX_BASES 64
+
+/* "url[, url...]": each entry trimmed of white space, none empty, at most
+ * MSVC__HTTP_MAX_BASES, each a base URL (msvc__http_base_parse) stored in
+ * bases[0..*n) (malloc()ed; free them on success and failure alike).
+ * MSVC_ECONFIG with the reason in errbuf, or MSVC_ENOMEM. */
+int msvc__http_base_list_parse(const char *urls,
+                               char *bases[MSVC__HTTP_MAX_BASES], size_t *n,
+                               char *errbuf, size_t errlen);
+
 /* A transport verifying https:// peers against ca_file (a PEM bundle,
  * copied; NULL for the system's store).  0, MSVC_ENOMEM, or MSVC_ECONFIG
  * (reason in errbuf) when the libcurl in use lacks thread-safe

@@ -3,8 +3,12 @@
  *
  * The layout is the seed's, as its Prisma client writes it (DATA.md):
  * collections "User" and "Post", ObjectId `_id`, BSON dates, and
- * Post.user_id as a hex string.  Documents written by others may carry
- * fields we do not know (ignored) or lack some we read: a missing string
+ * Post.user_id as a hex string.  Sessions (store version 3) add a
+ * "Session" collection in the same style (Session.user_id a hex string
+ * like Post.user_id, a TTL index on expires_at where the server has them)
+ * and User.tokens_valid_after, a date written only once it is not 0, so
+ * the seed's documents keep their shape.  Documents written by others may
+ * carry fields we do not know (ignored) or lack some we read: a missing string
  * reads as "", a missing date as 0, and a document whose `_id` is not an
  * ObjectId is skipped, since it has no id this API could show.
  *
@@ -17,7 +21,11 @@
  *  - the indexes are made once per store: at open when the server answers,
  *    else by the first later operation (or ping) that reaches it, so a store
  *    opened while the database was down recovers by itself.  Writes to User
- *    wait for them, since the unique email index is what decides duplicates;
+ *    wait for them, since the unique email index is what decides duplicates
+ *    (session inserts and rotations likewise, for the token_hash index);
+ *  - a rotation is a compare-and-set (update_one filtered on the old hash);
+ *    on FerretDB 1.x, whose filtered updates are a read then a write, a
+ *    lock document keyed by the old hash makes it one (rotate_guarded);
  *  - no process-wide side effects beyond the driver's own initialisation:
  *    mongoc_init() runs once (pthread_once) at the first open, because the
  *    driver requires it before any client exists; mongoc_cleanup() is
@@ -43,6 +51,9 @@
 #define DEFAULT_TIMEOUT_MS 5000
 #define USERS "User"
 #define POSTS "Post"
+#define SESSIONS "Session"
+/* Rotation guards on servers without atomic conditional updates. */
+#define ROTATION_LOCKS "SessionRotationLock"
 
 typedef struct mongo_store {
   mongoc_uri_t *uri;
@@ -53,6 +64,9 @@ typedef struct mongo_store {
   atomic_int indexes_ready;
   atomic_uint index_attempts; /* finished attempts */
   int index_rc;               /* result of the last attempt */
+  /* The server applies a filtered update as a read, then a write by _id
+   * (FerretDB 1.x), so a rotation needs a guard; set with the indexes. */
+  atomic_int updates_not_atomic;
 } mongo_store_t;
 
 /* ---- driver setup ------------------------------------------------------ */
@@ -232,6 +246,7 @@ static int record_from_doc(const bson_t *doc, msvc_user_record_t *out) {
   if (rc != 0)
     return rc;
   out->password_hash = get_string(doc, "password");
+  out->tokens_valid_after = get_date(doc, "tokens_valid_after");
   return out->password_hash != NULL ? 0 : MSVC_ENOMEM;
 }
 
@@ -374,10 +389,12 @@ static int delete_by_id(const mongo_store_t *st, mongoc_client_t *c,
 
 /* ---- indexes ----------------------------------------------------------- */
 
-/* 1 when User has a unique index on exactly {email: 1}, whatever its name
- * (Prisma's is "User_email_key"). */
-static int email_index_is_unique(const mongo_store_t *st, mongoc_client_t *c) {
-  mongoc_collection_t *coll = mongoc_client_get_collection(c, st->db, USERS);
+/* 1 when coll has a unique index on exactly {field: 1}, whatever its name
+ * (Prisma's User email index is "User_email_key"). */
+static int index_is_unique(const mongo_store_t *st, mongoc_client_t *c,
+                           const char *coll_name, const char *field) {
+  mongoc_collection_t *coll =
+      mongoc_client_get_collection(c, st->db, coll_name);
   mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
   const bson_t *doc;
   int found = 0;
@@ -388,7 +405,7 @@ static int email_index_is_unique(const mongo_store_t *st, mongoc_client_t *c) {
     if (!bson_iter_init_find(&it, doc, "key") ||
         !BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &key))
       continue;
-    found = bson_iter_next(&key) && strcmp(bson_iter_key(&key), "email") == 0 &&
+    found = bson_iter_next(&key) && strcmp(bson_iter_key(&key), field) == 0 &&
             BSON_ITER_HOLDS_NUMBER(&key) && bson_iter_as_int64(&key) == 1 &&
             !bson_iter_next(&key);
   }
@@ -397,36 +414,65 @@ static int email_index_is_unique(const mongo_store_t *st, mongoc_client_t *c) {
   return found;
 }
 
-/* Creates one index.  An equivalent index under another name (code 85) or
- * another index under this name (86) is fine, as long as emails stay
- * unique. */
-static int create_index(const mongo_store_t *st, mongoc_client_t *c,
-                        const char *coll_name, const char *name,
-                        const bson_t *keys, int unique, char *msg,
-                        size_t msglen) {
-  mongoc_database_t *db = mongoc_client_get_database(c, st->db);
-  bson_t cmd = BSON_INITIALIZER, list, spec, reply;
-  bson_error_t err;
-  int rc = 0;
-  BSON_APPEND_UTF8(&cmd, "createIndexes", coll_name);
-  BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &list);
+/* One index to make. */
+typedef struct index_spec {
+  const char *coll;
+  const char *name;
+  const char *unique_field; /* a unique index on this one field; or NULL */
+  int ttl;                  /* expireAfterSeconds; -1 for none */
+} index_spec_t;
+
+/* The createIndexes command for one index. */
+static void index_command(bson_t *cmd, const index_spec_t *ix,
+                          const bson_t *keys) {
+  bson_t list, spec;
+  BSON_APPEND_UTF8(cmd, "createIndexes", ix->coll);
+  BSON_APPEND_ARRAY_BEGIN(cmd, "indexes", &list);
   BSON_APPEND_DOCUMENT_BEGIN(&list, "0", &spec);
   BSON_APPEND_DOCUMENT(&spec, "key", keys);
-  BSON_APPEND_UTF8(&spec, "name", name);
-  if (unique)
+  BSON_APPEND_UTF8(&spec, "name", ix->name);
+  if (ix->unique_field != NULL)
     BSON_APPEND_BOOL(&spec, "unique", true);
+  if (ix->ttl >= 0)
+    BSON_APPEND_INT32(&spec, "expireAfterSeconds", ix->ttl);
   bson_append_document_end(&list, &spec);
-  bson_append_array_end(&cmd, &list);
-  if (!mongoc_database_write_command_with_opts(db, &cmd, NULL, &reply, &err)) {
-    int other_name =
-        err.domain == MONGOC_ERROR_SERVER && (err.code == 85 || err.code == 86);
-    if (!other_name || (unique && !email_index_is_unique(st, c))) {
-      rc = map_error(&err);
-      if (rc == MSVC_EEXIST)
-        rc = MSVC_ESTORE; /* duplicate emails already stored */
-      msvc__set_error(msg, msglen, "creating index %s.%s: %s", coll_name, name,
-                      err.message);
-    }
+  bson_append_array_end(cmd, &list);
+}
+
+/* Whether a failed createIndexes still leaves what the store needs: an
+ * equivalent index under another name (code 85) or another index under
+ * this name (86), as long as a unique field stays unique; a TTL index the
+ * server does not implement (238, FerretDB 1.x), since expiry is only
+ * clean-up: every reader compares expires_at with the time itself. */
+static int index_error_is_fine(const mongo_store_t *st, mongoc_client_t *c,
+                               const index_spec_t *ix,
+                               const bson_error_t *err) {
+  if (err->domain != MONGOC_ERROR_SERVER)
+    return 0;
+  if (ix->ttl >= 0 && err->code == 238)
+    return 1;
+  if (err->code != 85 && err->code != 86)
+    return 0;
+  return ix->unique_field == NULL ||
+         index_is_unique(st, c, ix->coll, ix->unique_field);
+}
+
+/* Creates one index. */
+static int create_index(const mongo_store_t *st, mongoc_client_t *c,
+                        const index_spec_t *ix, const bson_t *keys, char *msg,
+                        size_t msglen) {
+  mongoc_database_t *db = mongoc_client_get_database(c, st->db);
+  bson_t cmd = BSON_INITIALIZER, reply;
+  bson_error_t err;
+  int rc = 0;
+  index_command(&cmd, ix, keys);
+  if (!mongoc_database_write_command_with_opts(db, &cmd, NULL, &reply, &err) &&
+      !index_error_is_fine(st, c, ix, &err)) {
+    rc = map_error(&err);
+    if (rc == MSVC_EEXIST)
+      rc = MSVC_ESTORE; /* duplicates already stored */
+    msvc__set_error(msg, msglen, "creating index %s.%s: %s", ix->coll, ix->name,
+                    err.message);
   }
   bson_destroy(&reply);
   bson_destroy(&cmd);
@@ -434,27 +480,63 @@ static int create_index(const mongo_store_t *st, mongoc_client_t *c,
   return rc;
 }
 
-static int create_indexes(const mongo_store_t *st, mongoc_client_t *c,
-                          char *msg, size_t msglen) {
-  bson_t email = BSON_INITIALIZER, newest = BSON_INITIALIZER,
-         by_author = BSON_INITIALIZER;
-  int rc;
-  BSON_APPEND_INT32(&email, "email", 1);
-  BSON_APPEND_INT32(&newest, "created_at", -1);
-  BSON_APPEND_INT32(&newest, "_id", -1);
-  BSON_APPEND_INT32(&by_author, "user_id", 1);
-  BSON_APPEND_INT32(&by_author, "created_at", -1);
-  BSON_APPEND_INT32(&by_author, "_id", -1);
-  rc = create_index(st, c, USERS, "User_email_key", &email, 1, msg, msglen);
+/* One key of an index: a field and its direction (1 or -1). */
+typedef struct index_key {
+  const char *field; /* NULL past the last key */
+  int dir;
+} index_key_t;
+
+/* Every index of the layout, in order.  The Session ones serve a lookup by
+ * the current token's hash (unique: the store decides a clash), by the
+ * retired one, a user's sessions newest first, and the server's removal
+ * of expired sessions. */
+static const struct {
+  index_spec_t spec;
+  index_key_t keys[3];
+} indexes[] = {
+    {{USERS, "User_email_key", "email", -1}, {{"email", 1}}},
+    {{POSTS, "Post_created_at_id_idx", NULL, -1},
+     {{"created_at", -1}, {"_id", -1}}},
+    {{POSTS, "Post_user_id_created_at_id_idx", NULL, -1},
+     {{"user_id", 1}, {"created_at", -1}, {"_id", -1}}},
+    {{SESSIONS, "Session_token_hash_key", "token_hash", -1},
+     {{"token_hash", 1}}},
+    {{SESSIONS, "Session_prev_hash_idx", NULL, -1}, {{"prev_hash", 1}}},
+    {{SESSIONS, "Session_user_id_created_at_idx", NULL, -1},
+     {{"user_id", 1}, {"created_at", -1}, {"_id", -1}}},
+    {{SESSIONS, "Session_expires_at_ttl", NULL, 0}, {{"expires_at", 1}}},
+};
+
+static void index_keys(bson_t *keys, const index_key_t *k, size_t n) {
+  bson_init(keys);
+  for (size_t i = 0; i < n && k[i].field != NULL; i++)
+    BSON_APPEND_INT32(keys, k[i].field, k[i].dir);
+}
+
+/* 1 when the server is FerretDB (its buildInfo adds ferretdbVersion). */
+static int server_is_ferretdb(mongoc_client_t *c) {
+  bson_t cmd = BSON_INITIALIZER, reply;
+  bson_iter_t it;
+  int found = 0;
+  BSON_APPEND_INT32(&cmd, "buildInfo", 1);
+  if (mongoc_client_command_simple(c, "admin", &cmd, NULL, &reply, NULL))
+    found = bson_iter_init_find(&it, &reply, "ferretdbVersion");
+  bson_destroy(&reply);
+  bson_destroy(&cmd);
+  return found;
+}
+
+static int create_indexes(mongo_store_t *st, mongoc_client_t *c, char *msg,
+                          size_t msglen) {
+  int rc = 0;
+  for (size_t i = 0; i < MSVC__ARRAY_SIZE(indexes) && rc == 0; i++) {
+    bson_t keys;
+    index_keys(&keys, indexes[i].keys, MSVC__ARRAY_SIZE(indexes[i].keys));
+    rc = create_index(st, c, &indexes[i].spec, &keys, msg, msglen);
+    bson_destroy(&keys);
+  }
   if (rc == 0)
-    rc = create_index(st, c, POSTS, "Post_created_at_id_idx", &newest, 0, msg,
-                      msglen);
-  if (rc == 0)
-    rc = create_index(st, c, POSTS, "Post_user_id_created_at_id_idx",
-                      &by_author, 0, msg, msglen);
-  bson_destroy(&email);
-  bson_destroy(&newest);
-  bson_destroy(&by_author);
+    atomic_store(&st->updates_not_atomic, server_is_ferretdb(c));
   return rc;
 }
 
@@ -646,6 +728,9 @@ static int mongo_user_insert(void *ctx, const msvc_user_record_t *rec) {
     append_user_fields(&doc, rec);
     BSON_APPEND_DATE_TIME(&doc, "created_at", rec->user->created_at);
     BSON_APPEND_DATE_TIME(&doc, "updated_at", rec->user->updated_at);
+    if (rec->tokens_valid_after != 0) /* else the seed's shape, unchanged */
+      BSON_APPEND_DATE_TIME(&doc, "tokens_valid_after",
+                            rec->tokens_valid_after);
     rc = insert_doc(ctx, c, USERS, &doc);
     release(ctx, c);
   }
@@ -688,14 +773,23 @@ static int mongo_user_find_by_email(void *ctx, const char *email,
   return rc;
 }
 
+/* tokens_valid_after 0 is stored as no field at all, as the seed's
+ * documents have it. */
 static int mongo_user_update(void *ctx, const msvc_user_record_t *rec) {
   mongoc_client_t *c;
-  bson_t update = BSON_INITIALIZER, set;
+  bson_t update = BSON_INITIALIZER, set, unset;
   int rc;
   BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
   append_user_fields(&set, rec);
   BSON_APPEND_DATE_TIME(&set, "updated_at", rec->user->updated_at);
+  if (rec->tokens_valid_after != 0)
+    BSON_APPEND_DATE_TIME(&set, "tokens_valid_after", rec->tokens_valid_after);
   bson_append_document_end(&update, &set);
+  if (rec->tokens_valid_after == 0) {
+    BSON_APPEND_DOCUMENT_BEGIN(&update, "$unset", &unset);
+    BSON_APPEND_UTF8(&unset, "tokens_valid_after", "");
+    bson_append_document_end(&update, &unset);
+  }
   rc = acquire(ctx, 1, &c);
   if (rc == 0) {
     rc = update_by_id(ctx, c, USERS, rec->user->id, &update);
@@ -903,6 +997,326 @@ static int mongo_post_list(void *ctx, const msvc_post_query_t *q,
   return rc;
 }
 
+/* ---- sessions ---------------------------------------------------------- */
+
+/* A token hash at key; "" unless it is a string of a hash's length. */
+static void get_hash(const bson_t *doc, const char *key,
+                     char out[MSVC_HASH_SIZE]) {
+  bson_iter_t it;
+  uint32_t len = 0;
+  const char *s;
+  out[0] = '\0';
+  if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+    return;
+  s = bson_iter_utf8(&it, &len);
+  if (len == MSVC_HASH_SIZE - 1)
+    memcpy(out, s, MSVC_HASH_SIZE);
+}
+
+/* The string at key, copied, or NULL when absent (an unknown user agent
+ * stays unknown); -1 only when out of memory. */
+static int get_opt_string(const bson_t *doc, const char *key, char **out) {
+  bson_iter_t it;
+  if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+    return 0;
+  *out = get_string(doc, key);
+  return *out != NULL ? 0 : -1;
+}
+
+static int get_bool(const bson_t *doc, const char *key) {
+  bson_iter_t it;
+  return bson_iter_init_find(&it, doc, key) && bson_iter_as_bool(&it);
+}
+
+/* Fills a zeroed session, as user_from_doc does. */
+static int session_from_doc(const bson_t *doc, msvc_session_t *out) {
+  if (get_oid_hex(doc, "_id", out->id) != 0)
+    return MSVC_ENOTFOUND;
+  get_ref_hex(doc, "user_id", out->user_id);
+  get_hash(doc, "token_hash", out->token_hash);
+  get_hash(doc, "prev_hash", out->prev_hash);
+  out->rotated_at = get_date(doc, "rotated_at");
+  out->created_at = get_date(doc, "created_at");
+  out->last_used_at = get_date(doc, "last_used_at");
+  out->expires_at = get_date(doc, "expires_at");
+  out->revoked = get_bool(doc, "revoked");
+  if (get_opt_string(doc, "user_agent", &out->user_agent) != 0 ||
+      get_opt_string(doc, "ip", &out->ip) != 0)
+    return MSVC_ENOMEM;
+  return 0;
+}
+
+/* The fields of a session after its _id.  user_id is a hex string, as
+ * Post.user_id is, so that one kind of reference serves both. */
+static void append_session_fields(bson_t *b, const msvc_session_t *s) {
+  append_ref(b, "user_id", s->user_id);
+  BSON_APPEND_UTF8(b, "token_hash", s->token_hash);
+  BSON_APPEND_UTF8(b, "prev_hash", s->prev_hash);
+  BSON_APPEND_DATE_TIME(b, "rotated_at", s->rotated_at);
+  BSON_APPEND_DATE_TIME(b, "created_at", s->created_at);
+  BSON_APPEND_DATE_TIME(b, "last_used_at", s->last_used_at);
+  BSON_APPEND_DATE_TIME(b, "expires_at", s->expires_at);
+  BSON_APPEND_BOOL(b, "revoked", s->revoked != 0);
+  if (s->user_agent != NULL)
+    BSON_APPEND_UTF8(b, "user_agent", s->user_agent);
+  if (s->ip != NULL)
+    BSON_APPEND_UTF8(b, "ip", s->ip);
+}
+
+/* Needs the indexes: the unique token_hash index decides a clash. */
+static int mongo_session_insert(void *ctx, const msvc_session_t *s) {
+  mongoc_client_t *c;
+  bson_t doc;
+  int rc = id_filter(&doc, s->id);
+  if (rc == 0)
+    rc = acquire(ctx, 1, &c);
+  if (rc == 0) {
+    append_session_fields(&doc, s);
+    rc = insert_doc(ctx, c, SESSIONS, &doc);
+    release(ctx, c);
+  }
+  bson_destroy(&doc);
+  return rc;
+}
+
+static int find_session(mongo_store_t *st, const bson_t *filter,
+                        msvc_session_t *out) {
+  mongoc_client_t *c;
+  bson_t doc = BSON_INITIALIZER;
+  int rc = acquire(st, 0, &c);
+  if (rc == 0) {
+    rc = find_one(st, c, SESSIONS, filter, &doc);
+    release(st, c);
+  }
+  if (rc == 0)
+    rc = session_from_doc(&doc, out);
+  bson_destroy(&doc);
+  return rc;
+}
+
+static int mongo_session_find(void *ctx, const char *id, msvc_session_t *out) {
+  bson_t filter;
+  int rc = id_filter(&filter, id);
+  if (rc == 0)
+    rc = find_session(ctx, &filter, out);
+  bson_destroy(&filter);
+  return rc == MSVC_EINVAL ? MSVC_ENOTFOUND : rc;
+}
+
+/* {$or: [{token_hash: h}, {prev_hash: h}]}: each branch has its index. */
+static int mongo_session_find_by_hash(void *ctx, const char *hash,
+                                      msvc_session_t *out) {
+  bson_t filter = BSON_INITIALIZER, alts, alt;
+  int rc;
+  BSON_APPEND_ARRAY_BEGIN(&filter, "$or", &alts);
+  BSON_APPEND_DOCUMENT_BEGIN(&alts, "0", &alt);
+  BSON_APPEND_UTF8(&alt, "token_hash", hash);
+  bson_append_document_end(&alts, &alt);
+  BSON_APPEND_DOCUMENT_BEGIN(&alts, "1", &alt);
+  BSON_APPEND_UTF8(&alt, "prev_hash", hash);
+  bson_append_document_end(&alts, &alt);
+  bson_append_array_end(&filter, &alts);
+  rc = find_session(ctx, &filter, out);
+  bson_destroy(&filter);
+  return rc;
+}
+
+/* update_one or update_many of Session; the documents matched in
+ * *matched. */
+static int update_where(const mongo_store_t *st, mongoc_client_t *c,
+                        const bson_t *filter, const bson_t *update, int many,
+                        int64_t *matched) {
+  mongoc_collection_t *coll = mongoc_client_get_collection(c, st->db, SESSIONS);
+  bson_t reply;
+  bson_error_t err;
+  int ok = many ? mongoc_collection_update_many(coll, filter, update, NULL,
+                                                &reply, &err)
+                : mongoc_collection_update_one(coll, filter, update, NULL,
+                                               &reply, &err);
+  int rc = ok ? 0 : map_error(&err);
+  *matched = rc == 0 ? reply_count(&reply, "matchedCount") : 0;
+  bson_destroy(&reply);
+  mongoc_collection_destroy(coll);
+  return rc;
+}
+
+/* The rotation's compare-and-set: only a session that is not revoked and
+ * still has old_hash matches, and MongoDB applies the filter and the
+ * update to a document atomically. */
+static int rotate_where(mongo_store_t *st, mongoc_client_t *c, const char *id,
+                        const char *old_hash, const char *new_hash, int64_t now,
+                        int64_t expires_at) {
+  bson_t filter, update = BSON_INITIALIZER, set;
+  int64_t matched = 0;
+  int rc = id_filter(&filter, id);
+  BSON_APPEND_UTF8(&filter, "token_hash", old_hash);
+  BSON_APPEND_BOOL(&filter, "revoked", false);
+  BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+  BSON_APPEND_UTF8(&set, "prev_hash", old_hash);
+  BSON_APPEND_UTF8(&set, "token_hash", new_hash);
+  BSON_APPEND_DATE_TIME(&set, "rotated_at", now);
+  BSON_APPEND_DATE_TIME(&set, "last_used_at", now);
+  BSON_APPEND_DATE_TIME(&set, "expires_at", expires_at);
+  bson_append_document_end(&update, &set);
+  if (rc == 0)
+    rc = update_where(st, c, &filter, &update, 0, &matched);
+  if (rc == 0 && matched == 0)
+    rc = MSVC_ENOTFOUND;
+  bson_destroy(&update);
+  bson_destroy(&filter);
+  return rc;
+}
+
+/* {_id: old_hash} in the rotation locks: inserted (taken) or deleted. */
+static int rotation_lock(const mongo_store_t *st, mongoc_client_t *c,
+                         const char *old_hash, int take) {
+  mongoc_collection_t *coll =
+      mongoc_client_get_collection(c, st->db, ROTATION_LOCKS);
+  bson_t doc = BSON_INITIALIZER;
+  bson_error_t err;
+  int rc = 0;
+  BSON_APPEND_UTF8(&doc, "_id", old_hash);
+  if (take && !mongoc_collection_insert_one(coll, &doc, NULL, NULL, &err))
+    rc = map_error(&err);
+  else if (!take && !mongoc_collection_delete_one(coll, &doc, NULL, NULL, &err))
+    rc = map_error(&err);
+  bson_destroy(&doc);
+  mongoc_collection_destroy(coll);
+  return rc;
+}
+
+/* FerretDB 1.x reads the matching document, then rewrites it by _id, so
+ * two rotations from one hash could both match.  There the unique _id of
+ * a lock document named after old_hash lets one caller at a time try; a
+ * caller that finds it taken has lost (the holder either moves the hash
+ * on, or fails on the same filter).  The lock goes once the update is
+ * done: a later caller then reads the new hash and finds no match. */
+static int rotate_guarded(mongo_store_t *st, mongoc_client_t *c, const char *id,
+                          const char *old_hash, const char *new_hash,
+                          int64_t now, int64_t expires_at) {
+  int rc = rotation_lock(st, c, old_hash, 1);
+  if (rc == MSVC_EEXIST)
+    return MSVC_ENOTFOUND;
+  if (rc != 0)
+    return rc;
+  rc = rotate_where(st, c, id, old_hash, new_hash, now, expires_at);
+  (void)rotation_lock(st, c, old_hash, 0); /* a stale lock only blocks a
+                                              hash that was retired */
+  return rc;
+}
+
+/* Needs the indexes: the unique token_hash index, and the server check
+ * made with them. */
+static int mongo_session_rotate(void *ctx, const char *id, const char *old_hash,
+                                const char *new_hash, int64_t now,
+                                int64_t expires_at) {
+  mongo_store_t *st = ctx;
+  mongoc_client_t *c;
+  int rc = acquire(st, 1, &c);
+  if (rc != 0)
+    return rc;
+  if (atomic_load(&st->updates_not_atomic))
+    rc = rotate_guarded(st, c, id, old_hash, new_hash, now, expires_at);
+  else
+    rc = rotate_where(st, c, id, old_hash, new_hash, now, expires_at);
+  release(st, c);
+  return rc == MSVC_EINVAL ? MSVC_ENOTFOUND : rc;
+}
+
+/* {user_id, revoked: false} and, with an id, {_id: id} or {_id: {$ne:
+ * id}}: only sessions still open count as changed. */
+static int revoke_filter(bson_t *filter, const char *user_id, const char *id,
+                         int except) {
+  bson_t ne;
+  bson_oid_t oid;
+  bson_init(filter);
+  append_ref(filter, "user_id", user_id);
+  BSON_APPEND_BOOL(filter, "revoked", false);
+  if (id == NULL)
+    return 0;
+  if (oid_from_hex(id, &oid) != 0)
+    return MSVC_EINVAL;
+  if (!except) {
+    BSON_APPEND_OID(filter, "_id", &oid);
+    return 0;
+  }
+  BSON_APPEND_DOCUMENT_BEGIN(filter, "_id", &ne);
+  BSON_APPEND_OID(&ne, "$ne", &oid);
+  bson_append_document_end(filter, &ne);
+  return 0;
+}
+
+static int mongo_sessions_revoke(void *ctx, const char *user_id, const char *id,
+                                 int except, size_t *n) {
+  mongoc_client_t *c;
+  bson_t filter, update = BSON_INITIALIZER, set;
+  int64_t matched = 0;
+  int rc = revoke_filter(&filter, user_id, id, except);
+  BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+  BSON_APPEND_BOOL(&set, "revoked", true);
+  bson_append_document_end(&update, &set);
+  if (rc == 0)
+    rc = acquire(ctx, 0, &c);
+  if (rc == 0) {
+    rc = update_where(ctx, c, &filter, &update, 1, &matched);
+    release(ctx, c);
+  }
+  bson_destroy(&update);
+  bson_destroy(&filter);
+  if (rc == 0 && n != NULL)
+    *n = (size_t)matched;
+  return rc;
+}
+
+typedef struct session_batch {
+  msvc_session_t *const *out;
+  size_t n, cap;
+} session_batch_t;
+
+static int collect_session(const bson_t *doc, void *arg) {
+  session_batch_t *b = arg;
+  int rc;
+  if (b->n == b->cap)
+    return 0;
+  rc = session_from_doc(doc, b->out[b->n]);
+  if (rc == MSVC_ENOTFOUND)
+    return 0;
+  if (rc == 0)
+    b->n++;
+  return rc;
+}
+
+/* Newest first on the (user_id, created_at, _id) index. */
+static int mongo_sessions_list(void *ctx, const char *user_id, int64_t now,
+                               msvc_session_t *const *out, size_t max,
+                               size_t *nout) {
+  session_batch_t batch = {out, 0, max};
+  mongoc_client_t *c;
+  bson_t filter = BSON_INITIALIZER, gt, opts = BSON_INITIALIZER, sort;
+  int rc;
+  *nout = 0;
+  append_ref(&filter, "user_id", user_id);
+  BSON_APPEND_BOOL(&filter, "revoked", false);
+  BSON_APPEND_DOCUMENT_BEGIN(&filter, "expires_at", &gt);
+  BSON_APPEND_DATE_TIME(&gt, "$gt", now);
+  bson_append_document_end(&filter, &gt);
+  BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
+  BSON_APPEND_INT32(&sort, "created_at", -1);
+  BSON_APPEND_INT32(&sort, "_id", -1);
+  bson_append_document_end(&opts, &sort);
+  BSON_APPEND_INT64(&opts, "limit", max > INT64_MAX ? INT64_MAX : (int64_t)max);
+  rc = acquire(ctx, 0, &c);
+  if (rc == 0) {
+    rc = run_find(ctx, c, SESSIONS, &filter, &opts, collect_session, &batch);
+    release(ctx, c);
+  }
+  bson_destroy(&opts);
+  bson_destroy(&filter);
+  if (rc == 0)
+    *nout = batch.n;
+  return rc;
+}
+
 static const msvc_store_methods_t mongo_methods = {
     .version = MSVC_STORE_VERSION,
     .name = "mongodb",
@@ -920,6 +1334,12 @@ static const msvc_store_methods_t mongo_methods = {
     .post_update = mongo_post_update,
     .post_delete = mongo_post_delete,
     .post_list = mongo_post_list,
+    .session_insert = mongo_session_insert,
+    .session_find = mongo_session_find,
+    .session_find_by_hash = mongo_session_find_by_hash,
+    .session_rotate = mongo_session_rotate,
+    .sessions_revoke = mongo_sessions_revoke,
+    .sessions_list = mongo_sessions_list,
 };
 
 const msvc_store_methods_t *msvc_store_mongo(void) {

@@ -2,7 +2,7 @@
 """bench.py - the msvc benchmark: starts the servers of one build on fresh
 loopback ports in a temporary directory, seeds them through the HTTP API,
 drives them with wrk and prints markdown tables with the goals of issues 2,
-3 and 4 marked PASS or FAIL.
+3, 4 and 9 marked PASS or FAIL.
 
 Run it through bench/run.sh, which builds the project and the hash timer
 first.  Invariants this script keeps:
@@ -17,6 +17,7 @@ first.  Invariants this script keeps:
 """
 
 import argparse
+import base64
 import concurrent.futures
 import ctypes
 import datetime
@@ -29,6 +30,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -46,12 +48,16 @@ BIG_POSTS = 1_000_000
 DEEP_PAGE = 500          # page followed with 1M posts
 PAGE = 20
 JWT_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+SERVICE_SECRET = "bench-service-0123456789abcdef0123456789abcdef"
+N_SESSIONS = 1000        # sessions opened for the refresh row (--quick: 200)
+SESSION_CLIENTS = 8      # parallel clients opening them
 IDLE_CONNS = 1000
 HTTP_TIMEOUT = 10.0      # seconds, every request the harness makes itself
 START_TIMEOUT = 30.0     # seconds for a server to answer /healthz
 STOP_TIMEOUT = 15.0      # seconds for a graceful stop before SIGKILL
 
-SCENARIOS = ("user", "posts", "login", "memory", "scale", "split")
+SCENARIOS = ("user", "posts", "login", "memory", "scale", "split",
+             "sessions", "tls")
 
 PROCS = []               # every subprocess.Popen still to be stopped
 
@@ -124,8 +130,9 @@ def free_port():
 class Client:
     """A keep-alive JSON client for one server; reconnects when needed."""
 
-    def __init__(self, port):
+    def __init__(self, port, tls=False):
         self.port = port
+        self.tls = tls  # https:// with the bench's self-signed certificate
         self.conn = None
 
     def request(self, method, path, body=None, token=None):
@@ -137,7 +144,11 @@ class Client:
         if token:
             headers["Authorization"] = "Bearer " + token
         for attempt in range(2):
-            if self.conn is None:
+            if self.conn is None and self.tls:
+                self.conn = http.client.HTTPSConnection(
+                    "127.0.0.1", self.port, timeout=HTTP_TIMEOUT,
+                    context=ssl._create_unverified_context())
+            elif self.conn is None:
                 self.conn = http.client.HTTPConnection(
                     "127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
             try:
@@ -185,12 +196,16 @@ class Server:
                             "AUTH_MICRO_URL", "USER_RESOLVER")}
         env["JWT_SECRET"] = JWT_SECRET
         env.update(env_extra or {})
+        # None in env_extra removes a variable (msvc-post under ES256 is
+        # started with no JWT secret at all, as it would be deployed).
+        env = {k: v for k, v in env.items() if v is not None}
         self.argv = [exe, "--host", "127.0.0.1", "--port", str(self.port)]
         self.argv += args
         self.logfile = open(self.logpath, "ab")
         self.proc = spawn(self.argv, env=env, stdout=self.logfile,
                           stderr=subprocess.STDOUT, cwd=ctx.workdir)
-        self.client = Client(self.port)
+        self.tls = bool(env.get("TLS_CERT"))
+        self.client = Client(self.port, self.tls)
         self._wait_ready()
 
     def _wait_ready(self):
@@ -230,7 +245,8 @@ class Server:
             return ""
 
     def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+        return "%s://127.0.0.1:%d%s" % ("https" if self.tls else "http",
+                                        self.port, path)
 
     def stop(self):
         self.client.close()
@@ -408,7 +424,7 @@ class WrkRun:
     def __init__(self, url, conns, duration, env_extra=None, pids=()):
         env = dict(os.environ)
         for k in ("BENCH_METHOD", "BENCH_TOKEN", "BENCH_BODY",
-                  "BENCH_BODIES_FILE"):
+                  "BENCH_BODIES_FILE", "BENCH_CHAIN"):
             env.pop(k, None)
         env.update(env_extra or {})
         self.duration = duration
@@ -488,8 +504,8 @@ def aggregate(runs):
               "client_cpu_us"):
         vals = [r[k] for r in runs if r.get(k) is not None]
         agg[k] = median(vals) if vals else None
-    for k in ("requests", "errors"):
-        agg[k] = sum(r[k] for r in runs)
+    for k in ("requests", "errors", "chained", "starved"):
+        agg[k] = sum(r.get(k, 0) for r in runs)
     rates = [r["req_s"] for r in runs]
     agg["spread"] = ((max(rates) - min(rates)) / agg["req_s"]
                      if len(rates) > 1 and agg["req_s"] else None)
@@ -764,10 +780,10 @@ def loop_note(table, res, keys):
                    "round: " + "; ".join(parts) + ".")
 
 
-def cpu_ratio(ceiling, row):
+def cpu_ratio(ceiling, row, fmt="%.2f"):
     try:
-        return "%.2f" % ((ceiling["cpu_us"] + ceiling["client_cpu_us"]) /
-                         (row["cpu_us"] + row["client_cpu_us"]))
+        return fmt % ((ceiling["cpu_us"] + ceiling["client_cpu_us"]) /
+                      (row["cpu_us"] + row["client_cpu_us"]))
     except (TypeError, ZeroDivisionError):
         return "?"
 
@@ -1202,7 +1218,477 @@ def split_rows(ctx, table, res, labels):
     loop_note(table, res, sorted(res))
 
 
+# ------------------------------------------------- issue 9: sessions, keys
+
+def bare_token(token):
+    return token[len("Bearer "):] if token.startswith("Bearer ") else token
+
+
+def jose_header(token):
+    """The decoded header of a JWT ({} when it does not decode)."""
+    try:
+        part = token.split(".")[0]
+        part += "=" * (-len(part) % 4)
+        doc = json.loads(base64.urlsafe_b64decode(part))
+        return doc if isinstance(doc, dict) else {}
+    except (ValueError, IndexError):
+        return {}
+
+
+def login_doc(client, i, what="login"):
+    st, doc = client.request("POST", "/api/login", {
+        "email": user_email(i), "password": user_password(i)})
+    return expect(st, doc, 200, "%s %d" % (what, i))
+
+
+def write_login_bodies(ctx, n):
+    path = os.path.join(ctx.workdir, "logins.txt")
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"email": user_email(i),
+                                "password": user_password(i)}) + "\n")
+    return path
+
+
+def open_sessions(port, n, n_users):
+    """n correct logins spread over the seeded accounts, from
+    SESSION_CLIENTS parallel clients (the server's hash workers are the
+    limit); returns the n refresh tokens, checked distinct."""
+    def chunk(k):
+        c = Client(port)
+        out = []
+        try:
+            for i in range(k, n, SESSION_CLIENTS):
+                doc = login_doc(c, i % n_users, "session login")
+                rt = doc.get("refresh_token")
+                if not isinstance(rt, str) or not rt:
+                    raise RuntimeError("login answered no refresh_token "
+                                       "(sessions off?)")
+                out.append(rt)
+        finally:
+            c.close()
+        return out
+    with concurrent.futures.ThreadPoolExecutor(SESSION_CLIENTS) as pool:
+        tokens = [t for part in pool.map(chunk, range(SESSION_CLIENTS))
+                  for t in part]
+    if len(set(tokens)) != len(tokens):
+        raise RuntimeError("logins returned the same refresh token twice")
+    return tokens
+
+
+def alg_server(ctx, name, db_path, alg, label, extra=(), env_extra=None):
+    """An msvc executable signing (or verifying) with `alg`, on its own
+    copy-of-the-seed database and its own data directory (where ES256
+    keys are generated)."""
+    args = ["--jwt-algorithm", alg]
+    if has_flag(ctx.help_of(name), "--data-dir"):
+        args += ["--data-dir", os.path.join(ctx.workdir, "data-" + label)]
+    return ctx.server(name, sqlite_url(db_path), args + list(extra),
+                      env_extra, label=label)
+
+
+def user_token(server, alg, i=0):
+    """Logs user i in on `server`; the bare access token, checked to be
+    signed with `alg`."""
+    doc = login_doc(server.client, i)
+    token = bare_token(doc["access_token"])
+    got = jose_header(token).get("alg")
+    if got != alg:
+        raise RuntimeError("%s signs %s tokens, wanted %s"
+                           % (server.name, got, alg))
+    return token
+
+
+def scenario_sessions(ctx, db_path, srv, users, tables):
+    """Issue 9: refresh throughput against logins on msvc-server, then
+    ES256 against HS256 on msvc-server and on msvc-post.  Each pair of
+    rows runs in alternation; the three parts run one after the other,
+    each with only its own servers up."""
+    table = Table("Issue 9: sessions and signing keys, msvc-server and "
+                  "msvc-auth + msvc-post on SQLite")
+    tables.append(table)
+    h = ctx.help_of("server")
+    if has_flag(h, "--sessions"):
+        guarded(table, "refresh",
+                lambda: sessions_refresh(ctx, srv, users, table), srv)
+    else:
+        table.note("9.0-9.1 skipped: msvc-server has no --sessions (no "
+                   "refresh tokens in this build)")
+    if not has_flag(h, "--jwt-algorithm"):
+        table.note("9.2-9.7 skipped: msvc-server has no --jwt-algorithm")
+        return
+    guarded(table, "es256-user",
+            lambda: sessions_user_alg(ctx, db_path, table), None)
+    if not (ctx.have("auth") and ctx.have("post")):
+        table.note("9.4-9.7 skipped: msvc-auth / msvc-post not built in %s"
+                   % ctx.build)
+        return
+    guarded(table, "es256-post",
+            lambda: sessions_post_alg(ctx, db_path, users, table), None)
+
+
+def sessions_refresh(ctx, srv, users, table):
+    """Rows 9.0-9.1: logins (the reference) and refreshes, in
+    alternation on the seeded msvc-server."""
+    pids = [srv.proc.pid] + ctx.extra_pids
+    n = ctx.args.refresh_sessions
+    # Each wrk run (the warm-up too) starts on a slice of its own, so no
+    # token is presented twice across runs either; the tokens still in
+    # flight when a run stops are dropped, never presented again.
+    runs = ctx.rounds + (1 if ctx.warm else 0)
+    per_run = n // runs
+    if per_run < 2 * 32:
+        raise RuntimeError("%d sessions are too few for %d runs of 32 "
+                           "connections: --refresh-sessions %d or more"
+                           % (n, runs, 64 * runs))
+    t0 = time.monotonic()
+    tokens = open_sessions(srv.port, n, len(users))
+    opened = time.monotonic() - t0
+    slices = [tokens[k * per_run:(k + 1) * per_run] for k in range(runs)]
+    url = srv.url("/api/token/refresh")
+
+    def refresh_run(duration, pids):
+        body_file = os.path.join(ctx.workdir, "refresh-%d.txt"
+                                 % len(slices))
+        with open(body_file, "w") as f:
+            for rt in slices.pop():
+                f.write(json.dumps({"refresh_token": rt}) + "\n")
+        return wrk(url, 32, duration,
+                   {"BENCH_METHOD": "POST", "BENCH_BODIES_FILE": body_file,
+                    "BENCH_CHAIN": "refresh_token"}, pids)
+
+    login_env = {"BENCH_METHOD": "POST",
+                 "BENCH_BODIES_FILE": write_login_bodies(ctx, len(users))}
+    # Logins still queued when wrk stops would eat into the next run.
+    drain = min(5.0, 0.5 + 16 * 0.06 / ctx.args.workers)
+    if ctx.warm:
+        refresh_run(ctx.warm, ())
+
+    def logins():
+        r = wrk(srv.url("/api/login"), 16, ctx.dur, login_env, pids)
+        time.sleep(drain)
+        return {"9.0": r}
+    res = in_rounds(ctx, [("9.0", logins),
+                          ("9.1", lambda: {"9.1": refresh_run(ctx.dur,
+                                                              pids)})])
+    login, refresh = res.get("9.0", {}), res.get("9.1", {})
+    table.add("9.0", "POST /api/login alone (50 accounts), the reference",
+              login, 16, "1.00", "reference")
+    ok = bool(rate(res, "9.0") and rate(res, "9.1"))
+    ratio = rate(res, "9.1") / rate(res, "9.0") if ok else 0.0
+    if refresh.get("starved"):
+        ok = False
+    table.add("9.1", "POST /api/token/refresh, each token presented once",
+              refresh, 32,
+              "%.1fx login (CPU %sx)" % (ratio, cpu_ratio(login, refresh,
+                                                          "%.0f"))
+              if ratio else "", ">= 20x login",
+              verdict(ok and ratio >= 20.0))
+    table.note("9.1: %d sessions opened before timing by %d correct logins "
+               "(bcrypt cost 10, the server's default; %d accounts, %d "
+               "parallel clients) in %.1f s.  Each wrk run starts on a "
+               "slice of %d of their refresh tokens of its own and then "
+               "presents, once, the refresh token each 200 answer returned "
+               "(as a client keeping its latest token does), so no token is "
+               "ever presented twice: a 401 (a reuse, or a session ended) "
+               "counts as an error.  Tokens chained: %d; requests sent "
+               "with no token left to present: %d."
+               % (n, n, len(users), SESSION_CLIENTS, opened, per_run,
+                  refresh.get("chained", 0), refresh.get("starved", 0)))
+    table.note("9.0-9.1 in alternation on the seeded msvc-server (HS256); "
+               "logins on 16 connections as row 3c (each pays a bcrypt "
+               "check in the hash pool), refreshes on 32 (a store round "
+               "trip in the io pool, no hash).")
+
+
+def sessions_user_alg(ctx, db_path, table):
+    """Rows 9.2-9.3: GET /api/user with an HS256 and an ES256 token, one
+    msvc-server per algorithm on copies of the seeded data."""
+    servers = {}
+    try:
+        for key, alg in (("9.2", "HS256"), ("9.3", "ES256")):
+            label = "server-" + alg.lower()
+            copy = os.path.join(ctx.workdir, label + ".db")
+            sqlite_copy(db_path, copy)
+            s = alg_server(ctx, "server", copy, alg, label)
+            token = user_token(s, alg)
+            expect(*s.client.request("GET", "/api/user", token=token),
+                   want=200, what="GET /api/user on " + label)
+            servers[key] = (s, {"BENCH_TOKEN": token}, alg,
+                            jose_header(token).get("kid"))
+        for s, env, _, _ in servers.values():
+            warm_up(ctx, s.url("/api/user"), 32, env)
+        res = in_rounds(ctx, [
+            (key, (lambda key=key, s=s, env=env:
+                   {key: wrk(s.url("/api/user"), 32, ctx.dur, env,
+                             [s.proc.pid])}))
+            for key, (s, env, _, _) in sorted(servers.items())])
+    finally:
+        for s, _, _, _ in servers.values():
+            died_note(table, s)
+            s.stop()
+    ref = res.get("9.2", {})
+    table.add("9.2", "GET /api/user, HS256 token (msvc-server)", ref, 32,
+              "1.00", "reference")
+    ok = bool(rate(res, "9.2") and rate(res, "9.3"))
+    ratio = rate(res, "9.3") / rate(res, "9.2") if ok else 0.0
+    table.add("9.3", "GET /api/user, ES256 token (msvc-server)",
+              res.get("9.3"), 32,
+              "%.2f (CPU %s)" % (ratio, cpu_ratio(ref, res["9.3"]))
+              if ok else "", ">= 0.80", verdict(ok and ratio >= 0.80))
+    table.note("9.2-9.3: two msvc-server processes of this build, "
+               "`--jwt-algorithm HS256` and `ES256` (P-256 key generated "
+               "into its data directory, kid `%s`), each on a copy of the "
+               "seeded database, measured in alternation; every request "
+               "carries the same token (as row 1), so a cache of verified "
+               "tokens, if the server has one, hits on every request after "
+               "the first." % (servers.get("9.3", (0, 0, 0, "?"))[3]))
+    loop_note(table, res, ["9.2", "9.3"])
+
+
+def sessions_post_alg(ctx, db_path, users, table):
+    """Rows 9.4-9.7: msvc-post (cached resolver) over its own msvc-auth,
+    one pair per algorithm; under ES256 msvc-post has no JWT secret and
+    verifies with the keys msvc-auth publishes at /.well-known/jwks.json.
+    GET /api/posts (public: the token is sent but not needed) and PUT
+    /api/posts/:id (the owner's token, verified on every request)."""
+    uid = users[0][0]
+    pairs = {}
+    procs = []
+    try:
+        for alg in ("HS256", "ES256"):
+            tag = alg.lower()
+            env = ({"SERVICE_SECRET": SERVICE_SECRET} if alg != "HS256"
+                   else None)
+            copies = []
+            for role in ("auth", "post"):
+                copies.append(os.path.join(ctx.workdir, "%s-%s.db"
+                                           % (role, tag)))
+                sqlite_copy(db_path, copies[-1])
+            auth = alg_server(ctx, "auth", copies[0], alg, "auth-" + tag,
+                              env_extra=env)
+            procs.append(auth)
+            post_env = dict(env, JWT_SECRET=None) if env else None
+            post = alg_server(ctx, "post", copies[1], alg, "post-" + tag,
+                              ["--auth-micro-url",
+                               "http://127.0.0.1:%d" % auth.port,
+                               "--user-resolver", "cached"], post_env)
+            procs.append(post)
+            token = user_token(auth, alg)
+            check_page(post.client, page_path(), PAGE)
+            st, doc = post.client.request(
+                "GET", "/api/posts?limit=1&user_id=" +
+                urllib.parse.quote(uid, safe=""))
+            mine = (expect(st, doc, 200, "posts of user 0").get("posts")
+                    or [None])[0]
+            if not mine:
+                raise RuntimeError("no post of user 0 on " + post.name)
+            put_path = "/api/posts/" + urllib.parse.quote(mine["id"],
+                                                          safe="")
+            body = {"title": mine["title"]}
+            expect(*post.client.request("PUT", put_path, body, token=token),
+                   want=200, what="PUT %s on %s" % (put_path, post.name))
+            pairs[alg] = (auth, post, token, put_path, json.dumps(body))
+        # Under ES256, a token signed by the HS256 msvc-auth must not pass.
+        hs_token = pairs["HS256"][2]
+        es_post, es_put = pairs["ES256"][1], pairs["ES256"][3]
+        st, _ = es_post.client.request("PUT", es_put,
+                                       json.loads(pairs["ES256"][4]),
+                                       token=hs_token)
+        jobs = {}
+        for alg, keys in (("HS256", ("9.4", "9.6")),
+                          ("ES256", ("9.5", "9.7"))):
+            auth, post, token, put_path, body = pairs[alg]
+            pids = [post.proc.pid, auth.proc.pid]
+            jobs[keys[0]] = (post.url(page_path()), {"BENCH_TOKEN": token},
+                             pids)
+            jobs[keys[1]] = (post.url(put_path),
+                             {"BENCH_TOKEN": token, "BENCH_METHOD": "PUT",
+                              "BENCH_BODY": body}, pids)
+        for url, env, _ in jobs.values():
+            warm_up(ctx, url, 32, env)
+        res = in_rounds(ctx, [
+            (key, (lambda key=key, url=url, env=env, pids=pids:
+                   {key: wrk(url, 32, ctx.dur, env, pids)}))
+            for key, (url, env, pids) in sorted(jobs.items())])
+        jwks_fetches = None
+        if not ctx.args.no_access_log:
+            time.sleep(0.3)  # the access log is flushed in batches
+            with open(pairs["ES256"][0].logpath, "rb") as f:
+                jwks_fetches = f.read().count(b" /.well-known/jwks.json ")
+    finally:
+        for p in procs:
+            died_note(table, p)
+        for p in reversed(procs):
+            p.stop()
+    for ref, key, what in (("9.4", "9.5", "GET /api/posts?limit=20"),
+                           ("9.6", "9.7", "PUT /api/posts/:id (owner)")):
+        table.add(ref, "msvc-post, %s, HS256 token" % what, res.get(ref),
+                  32, "1.00", "reference")
+        ok = bool(rate(res, ref) and rate(res, key))
+        ratio = rate(res, key) / rate(res, ref) if ok else 0.0
+        table.add(key, "msvc-post, %s, ES256 token (keys from JWKS)" % what,
+                  res.get(key), 32,
+                  "%.2f (CPU %s)" % (ratio, cpu_ratio(res[ref], res[key]))
+                  if ok else "", "report", "-")
+    table.note("9.4-9.7: one msvc-auth + one msvc-post (`--user-resolver "
+               "cached`, its cache filled before timing) per algorithm, "
+               "each process on its own copy of the seeded database, the "
+               "four rows in alternation; CPU/req is msvc-post's plus "
+               "msvc-auth's.  Under ES256 msvc-post runs with no JWT "
+               "secret: it verifies user tokens with the keys msvc-auth "
+               "publishes (%s), and both use `SERVICE_SECRET` for "
+               "msvc-post's lookups; an HS256-signed token sent to it got "
+               "HTTP %d."
+               % ("msvc-auth served /.well-known/jwks.json %d time%s "
+                  "since it started" % (jwks_fetches,
+                                        "" if jwks_fetches == 1 else "s")
+                  if jwks_fetches is not None
+                  else "fetches not counted: access log off", st))
+    table.note("9.4/9.5: `GET /api/posts` is public (the contract's auth "
+               "column says `-`), so msvc-post ignores the Authorization "
+               "header sent with it: these rows show the ES256 deployment "
+               "costs nothing on the read path, and do not time a token "
+               "check.  9.6/9.7 do: `PUT /api/posts/:id` by its author, "
+               "same title every time, verifies the token on every request "
+               "(plus a store read and write).")
+    loop_note(table, res, ["9.4", "9.5", "9.6", "9.7"])
+
+
 # ---------------------------------------------------------------- the run
+
+# ------------------------------------------------------- issue 10: TLS, HTTP/2
+
+def self_signed(workdir):
+    """A P-256 certificate for 127.0.0.1 made with the openssl command;
+    (cert, key).  The clients do not check it."""
+    cert = os.path.join(workdir, "tls-cert.pem")
+    key = os.path.join(workdir, "tls-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+class H2loadRun:
+    """One h2load run (nghttp2-client), reported like a WrkRun result:
+    req/s, CPU per request of the server and of h2load, errors; h2load
+    gives no percentiles, so p50/p99 stay empty."""
+
+    def __init__(self, url, conns, streams, duration, token, pids=(),
+                 h1=False):
+        self.pids = list(pids)
+        self.duration = duration
+        self.argv = ["h2load", "-t1", "-c%d" % conns, "-m%d" % streams,
+                     "-D", str(duration), "-H",
+                     "Authorization: Bearer " + token] + \
+            (["--h1"] if h1 else []) + [url]
+        self.proc = spawn(self.argv, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+        self.ticks = cpu_ticks(self.pids)
+
+    def result(self):
+        timer = threading.Timer(self.duration + 30, self.proc.kill)
+        timer.start()
+        try:
+            out = self.proc.stdout.read().decode("utf-8", "replace")
+            _, status, usage = os.wait4(self.proc.pid, 0)
+        finally:
+            timer.cancel()
+            self.proc.stdout.close()
+        if self.proc in PROCS:
+            PROCS.remove(self.proc)
+        ticks = cpu_ticks(self.pids) - self.ticks
+        secs = reqs = None
+        errors = 0
+        for line in out.splitlines():
+            line = line.strip()
+            if line.startswith("finished in "):
+                secs = float(line.split()[2].rstrip("s,"))
+            elif line.startswith("requests: "):
+                f = line[len("requests: "):].split(", ")
+                counts = {x.split()[1]: int(x.split()[0]) for x in f}
+                reqs = counts.get("succeeded", 0)
+                errors += counts.get("failed", 0) + counts.get("errored", 0) \
+                    + counts.get("timeout", 0)
+            elif line.startswith("status codes: "):
+                f = line[len("status codes: "):].split(", ")
+                errors += sum(int(x.split()[0]) for x in f
+                              if not x.split()[1].startswith("2"))
+        if not secs or not reqs:
+            raise RuntimeError("h2load gave no result (%s):\n%s"
+                               % (" ".join(self.argv), out[-1000:]))
+        cpu = usage.ru_utime + usage.ru_stime
+        return {"req_s": reqs / secs, "requests": reqs, "errors": errors,
+                "p50_us": None, "p99_us": None,
+                "cpu_us": ticks * 1e6 / CLK_TCK / reqs if self.pids else None,
+                "cpu0_us": None, "client_cpu_us": cpu * 1e6 / reqs,
+                "loops": []}
+
+
+def scenario_tls(ctx, db_path, srv, users, tables):
+    """Issue 10: GET /api/user over TLS, HTTP/1.1 (wrk) and HTTP/2
+    (h2load), as ratios of the same build's cleartext row, in rounds."""
+    table = Table("Issue 10: TLS and HTTP/2 on the listener, "
+                  "GET /api/user", targets=False)
+    tables.append(table)
+    if not has_flag(ctx.help_of("server"), "--tls-cert"):
+        table.note("skipped: this msvc-server has no --tls-cert")
+        return
+    cert, key = self_signed(ctx.workdir)
+    tsrv = ctx.server("server", sqlite_url(db_path),
+                      env_extra={"TLS_CERT": cert, "TLS_KEY": key},
+                      label="msvc-server-tls")
+    try:
+        token = users[0][1]
+        env = {"BENCH_TOKEN": token}
+        plain, tls = srv.url("/api/user"), tsrv.url("/api/user")
+        h2 = shutil.which("h2load")
+        jobs = [("10a", lambda: wrk(plain, 32, ctx.dur, env,
+                                    [srv.proc.pid])),
+                ("10b", lambda: wrk(tls, 32, ctx.dur, env,
+                                    [tsrv.proc.pid]))]
+        if h2:
+            jobs += [
+                ("10c", lambda: H2loadRun(tls, 1, 32, ctx.dur, token,
+                                          [tsrv.proc.pid]).result()),
+                ("10d", lambda: H2loadRun(tls, 32, 1, ctx.dur, token,
+                                          [tsrv.proc.pid]).result()),
+                ("10e", lambda: H2loadRun(tls, 32, 1, ctx.dur, token,
+                                          [tsrv.proc.pid], h1=True).result())]
+        warm_up(ctx, plain, 32, env)
+        warm_up(ctx, tls, 32, env)
+        res = in_rounds(ctx, [(k, (lambda k=k, fn=fn: {k: fn()}))
+                              for k, fn in jobs])
+        base = rate(res, "10a")
+        rows = (("10a", "cleartext HTTP/1.1 (wrk)", 32),
+                ("10b", "TLS HTTP/1.1 (wrk https)", 32),
+                ("10c", "TLS HTTP/2 (h2load, 1 conn x 32 streams)", "1x32"),
+                ("10d", "TLS HTTP/2 (h2load, 32 conns x 1 stream)", "32x1"),
+                ("10e", "TLS HTTP/1.1 (h2load --h1, 32 conns)", 32))
+        for key_, name, conns in rows:
+            if key_ not in res:
+                continue
+            r = rate(res, key_)
+            ratio = "%.2f" % (r / base) if r and base else ""
+            if key_ != "10a" and r and base:
+                ratio += " (CPU %s)" % cpu_ratio(res["10a"], res[key_])
+            table.add(key_, name, res[key_], conns, ratio)
+        if not h2:
+            table.note("rows 10c-10e not run: h2load is missing "
+                       "(Debian's nghttp2-client: scripts/deps.sh --bench)")
+        table.note("ratio: req/s of the row over row 10a's (cleartext, "
+                   "same build, same rounds); in brackets the ratio the CPU "
+                   "costs (server + client per request) predict.  h2load and "
+                   "wrk are different clients: row 10e (h2load speaking "
+                   "HTTP/1.1 over TLS) separates the client's cost from "
+                   "the protocol's.  h2load reports no percentiles.  "
+                   "Certificate: self-signed P-256.")
+    finally:
+        tsrv.stop()
+
 
 def run_issue2(ctx, db_url, title, only, tables, targets=True):
     """Starts msvc-server on db_url, seeds it, runs the issue-2 scenarios
@@ -1311,17 +1797,25 @@ def parse_args(argv):
     ap.add_argument("--no-access-log", action="store_true",
                     help="turn the servers' access log off (also hides "
                     "the lookup counts of the split rows)")
+    ap.add_argument("--refresh-sessions", type=int, default=None,
+                    help="sessions opened (one bcrypt login each) for the "
+                    "refresh row\n(default %d, %d with --quick)"
+                    % (N_SESSIONS, N_SESSIONS // 5))
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory (logs, databases)")
     a = ap.parse_args(argv)
     if a.quick:
         a.duration, a.rounds = 1, 1
+    if a.refresh_sessions is None:
+        a.refresh_sessions = N_SESSIONS // 5 if a.quick else N_SESSIONS
     if not 1 <= a.duration <= 600:
         ap.error("--duration must be 1..600")
     if not 1 <= a.rounds <= 20:
         ap.error("--rounds must be 1..20")
     if not 1 <= a.workers <= 64:
         ap.error("--workers must be 1..64")
+    if not 100 <= a.refresh_sessions <= 100_000:
+        ap.error("--refresh-sessions must be 100..100000")
     return a
 
 
@@ -1368,12 +1862,21 @@ def run_all(ctx, only, tables):
     db = os.path.join(ctx.workdir, "msvc.db")
     title = ("Issue 2: msvc-server on SQLite, %d users, %d posts"
              % (N_USERS, N_POSTS))
-    table, srv, _ = run_issue2(ctx, sqlite_url(db), title, only, tables)
+    table, srv, users = run_issue2(ctx, sqlite_url(db), title, only,
+                                   tables)
     if srv is not None:
         try:
             if "split" in only and srv.proc.poll() is None:
                 guarded(table, "split",
                         lambda: scenario_split(ctx, db, srv, tables), srv)
+            if "sessions" in only and srv.proc.poll() is None:
+                guarded(table, "sessions",
+                        lambda: scenario_sessions(ctx, db, srv, users,
+                                                  tables), srv)
+            if "tls" in only and srv.proc.poll() is None:
+                guarded(table, "tls",
+                        lambda: scenario_tls(ctx, db, srv, users, tables),
+                        srv)
             if "scale" in only and srv.proc.poll() is None:
                 guarded(table, "scale",
                         lambda: scenario_scale(ctx, srv, db, table), srv)

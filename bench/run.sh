@@ -8,7 +8,8 @@
 # bench.py (try --help); common ones:
 #   --duration S   seconds per wrk run (default 5)
 #   --quick        1 s runs, no warm-up, no 1M-post case
-#   --only NAME    user|posts|login|memory|scale|split (repeatable)
+#   --only NAME    user|posts|login|memory|scale|split|sessions|tls
+#                  (repeatable)
 #   --mongo        also run the issue-2 table on FerretDB
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +30,8 @@ for a in "${args[@]+"${args[@]}"}"; do
   fi
 done
 
-command -v wrk >/dev/null || "$root/scripts/deps.sh" --bench
+{ command -v wrk && command -v h2load; } >/dev/null ||
+  "$root/scripts/deps.sh" --bench
 
 if [ -z "$build" ]; then
   build=$root/build-bench

@@ -6,7 +6,10 @@
  * to a private temporary file, then link()ed into place, so two processes
  * starting together agree on one secret instead of the last writer
  * winning); the service token handed to the HTTP resolver is renewed well
- * before the expiry it carries.  Process-wide state is the host's
+ * before the expiry it carries; the signing keys, and whether a JWT secret
+ * is needed at all, come from keys.c (ES256/RS256 with a SERVICE_SECRET
+ * need none); msvc-post under ES256/RS256 owns a key fetcher, stopped
+ * before the handle it feeds is closed.  Process-wide state is the host's
  * business, not the library's: with a MongoDB store this file registers
  * the backend and installs the driver's log handler (warnings and errors
  * only, in the servers' "<name>: ..." format).
@@ -79,8 +82,11 @@ static int read_secret(const char *path, secret_t *s, char *errbuf,
     set_err(errbuf, errlen, "cannot open %s", path, errno);
     return MSVC_EIO;
   }
-  if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-    fprintf(stderr, "warning: %s is readable by other users\n", path);
+  if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
+    char real[PATH_MAX];
+    fprintf(stderr, "warning: %s is readable by other users\n",
+            realpath(path, real) != NULL ? real : path);
+  }
   n = read(fd, s->bytes, SECRET_MAX_BYTES);
   close(fd);
   if (n < 0) {
@@ -142,35 +148,109 @@ static int create_secret(const char *path, secret_t *s, char *errbuf,
   return rc != 0 ? rc : read_secret(path, s, errbuf, errlen);
 }
 
+/* Where the configuration's value of a secret setting came from, for
+ * the log: "read from /real/path (JWT_SECRET_FILE)", "from --jwt-secret",
+ * "from JWT_SECRET". */
+static void describe_origin(const msvc_config_t *cfg, const char *flag,
+                            const char *env, const char *file,
+                            const char *file_env, char *buf, size_t n) {
+  char real[PATH_MAX];
+  switch (msvc_config_origin(cfg, flag)) {
+  case MSVC_FROM_FILE:
+    snprintf(buf, n, "read from %s (%s)",
+             realpath(file, real) != NULL ? real : file, file_env);
+    break;
+  case MSVC_FROM_FLAG:
+    snprintf(buf, n, "from --%s", flag);
+    break;
+  default:
+    snprintf(buf, n, "from %s", env);
+    break;
+  }
+}
+
+/* A secret shorter than MSVC_APP_SECRET_MIN_BYTES: a loud warning, or
+ * MSVC_ECONFIG under --require-strong-secret.  what names the secret,
+ * from says where it came from, file_env is the *_FILE variable that
+ * would give a better one. */
+static int check_strength(const msvc_app_t *app, const char *what,
+                          const char *from, size_t len, const char *file_env,
+                          char *errbuf, size_t errlen) {
+  const char *n = app->name;
+  if (len >= MSVC_APP_SECRET_MIN_BYTES)
+    return 0;
+  if (app->cfg->require_strong_secret) {
+    snprintf(errbuf, errlen,
+             "the %s (%s) is %zu bytes long; --require-strong-secret "
+             "(REQUIRE_STRONG_SECRET) asks for at least %d (RFC 7518: 256 "
+             "bits for HS256): make one with `openssl rand -hex 32 > FILE` "
+             "and name FILE in %s",
+             what, from, len, MSVC_APP_SECRET_MIN_BYTES, file_env);
+    return MSVC_ECONFIG;
+  }
+  fprintf(stderr,
+          "%s: WARNING: "
+          "**********************************************************\n"
+          "%s: WARNING: the %s (%s) is only %zu bytes long.\n"
+          "%s: WARNING: HS256 wants %d random bytes or more (RFC 7518, "
+          "3.2): a short\n"
+          "%s: WARNING: secret can be guessed offline from one token, and "
+          "then any\n"
+          "%s: WARNING: token forged.  Make one with `openssl rand -hex 32 "
+          "> FILE`\n"
+          "%s: WARNING: and name FILE in %s.  --require-strong-secret "
+          "refuses to\n"
+          "%s: WARNING: start with a short secret.\n"
+          "%s: WARNING: "
+          "**********************************************************\n",
+          n, n, what, from, len, n, MSVC_APP_SECRET_MIN_BYTES, n, n, n,
+          file_env, n, n);
+  return 0;
+}
+
 static int load_secret(msvc_app_t *app, secret_t *s, char *errbuf,
                        size_t errlen) {
   const msvc_config_t *cfg = app->cfg;
-  char path[4200];
-  int rc;
+  char path[4200], real[PATH_MAX];
+  const char *shown;
+  int rc, created = 0;
   if (cfg->jwt_secret != NULL && cfg->jwt_secret[0] != '\0') {
     s->len = strlen(cfg->jwt_secret);
     if (s->len > SECRET_MAX_BYTES) {
-      set_err(errbuf, errlen, "%s", "JWT_SECRET is too long", 0);
+      set_err(errbuf, errlen, "%s", "the JWT secret is longer than 4096 bytes",
+              0);
       return MSVC_ECONFIG;
     }
     memcpy(s->bytes, cfg->jwt_secret, s->len + 1);
-    app->secret_source = "JWT_SECRET (from the environment or --jwt-secret)";
-    return 0;
+    describe_origin(cfg, "jwt-secret", "JWT_SECRET", cfg->jwt_secret_file,
+                    "JWT_SECRET_FILE", app->secret_source,
+                    sizeof(app->secret_source));
+    return check_strength(app, "JWT secret", app->secret_source, s->len,
+                          "JWT_SECRET_FILE", errbuf, errlen);
   }
   rc = make_dirs(cfg->data_dir, errbuf, errlen);
   if (rc != 0)
     return rc;
   snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, MSVC_APP_SECRET_FILE);
   rc = read_secret(path, s, errbuf, errlen);
-  app->secret_source =
-      "kept from an earlier run in DATA_DIR/" MSVC_APP_SECRET_FILE;
   if (rc == MSVC_ENOTFOUND) {
     rc = create_secret(path, s, errbuf, errlen);
-    app->secret_source =
-        "generated once and saved to DATA_DIR/" MSVC_APP_SECRET_FILE
-        " (mode 0600)";
+    created = 1;
   }
-  return rc;
+  if (rc != 0)
+    return rc;
+  /* The path as the kernel resolves it: "./data" means little in a log
+   * read later, or from another working directory. */
+  shown = realpath(path, real) != NULL ? real : path;
+  if (created)
+    snprintf(app->secret_source, sizeof(app->secret_source),
+             "generated (%d random bytes) and saved to %s (mode 0600)",
+             SECRET_RANDOM_BYTES, shown);
+  else
+    snprintf(app->secret_source, sizeof(app->secret_source),
+             "kept from an earlier run in %s", shown);
+  return check_strength(app, "JWT secret", app->secret_source, s->len,
+                        "JWT_SECRET_FILE", errbuf, errlen);
 }
 
 /* When to replace a fresh service token (seconds since the epoch): once
@@ -230,6 +310,7 @@ static int open_resolver(msvc_app_t *app, char *errbuf, size_t errlen) {
   rc.cache_ttl_s = cfg->cache_ttl;
   rc.credential = service_credential;
   rc.credential_arg = app;
+  rc.ca_file = cfg->upstream_ca_file; /* NULL: the system's CAs */
   return msvc_resolver_http_new(&rc, &app->resolver, errbuf, errlen);
 }
 
@@ -275,7 +356,8 @@ static int prepare_store(msvc_app_t *app, char *errbuf, size_t errlen) {
 /* ---- the library handle ------------------------------------------------ */
 
 /* The settings of msvc_open from the configuration; 0 or the first
- * setter's error. */
+ * setter's error.  secret is NULL when no JWT secret is needed (ES256/RS256
+ * with a service secret of its own). */
 static int fill_options(const msvc_app_t *app, const secret_t *secret,
                         msvc_options_t *opts) {
   const msvc_config_t *cfg = app->cfg;
@@ -290,9 +372,16 @@ static int fill_options(const msvc_app_t *app, const secret_t *secret,
       {MSVC_OPT_STORE_TIMEOUT_MS, cfg->store_timeout_ms},
       /* Every loop and worker thread may hold a connection at once. */
       {MSVC_OPT_STORE_CONNECTIONS, cfg->threads + 3 * cfg->workers},
+      /* msvc-post issues no token: these only matter where logins are. */
+      {MSVC_OPT_SESSIONS, cfg->sessions},
+      {MSVC_OPT_REFRESH_TTL, cfg->refresh_ttl},
+      {MSVC_OPT_REFRESH_GRACE, cfg->refresh_grace},
+      /* msvc-post has no user store to read sessions from: it accepts a
+       * token until it expires (README, "Two services"). */
+      {MSVC_OPT_CHECK_REVOCATION, app->roles != MSVC_ROLE_POST},
   };
   int rc = msvc_options_set_database_url(opts, cfg->database_url);
-  if (rc == 0)
+  if (rc == 0 && secret != NULL)
     rc = msvc_options_set_jwt_secret(opts, secret->bytes, secret->len);
   if (rc == 0)
     rc = msvc_options_set_password_scheme(
@@ -304,16 +393,42 @@ static int fill_options(const msvc_app_t *app, const secret_t *secret,
   return rc;
 }
 
-static int open_service(msvc_app_t *app, const secret_t *secret, char *errbuf,
+/* Keys first: whether a JWT secret is needed at all depends on them.  It
+ * is under HS256, and as the default service secret. */
+static int open_service(msvc_app_t *app, secret_t *secret, char *errbuf,
                         size_t errlen) {
   msvc_options_t *opts = NULL;
+  int have_service_secret = 0, need_secret;
   int rc = msvc_options_new(&opts);
+  if (rc != 0) {
+    set_err(errbuf, errlen, "%s", "out of memory", 0);
+    return rc;
+  }
+  if (app->cfg->service_secret != NULL) {
+    char from[PATH_MAX + 64];
+    describe_origin(app->cfg, "service-secret", "SERVICE_SECRET",
+                    app->cfg->service_secret_file, "SERVICE_SECRET_FILE", from,
+                    sizeof(from));
+    rc = check_strength(app, "service secret", from,
+                        strlen(app->cfg->service_secret), "SERVICE_SECRET_FILE",
+                        errbuf, errlen);
+  }
   if (rc == 0)
-    rc = fill_options(app, secret, opts);
-  if (rc != 0)
-    set_err(errbuf, errlen, "the library refused a setting: %s",
-            msvc_strerror(rc), 0);
-  else
+    rc = msvc_keys_configure(app->cfg, app->name, opts, &have_service_secret,
+                             errbuf, errlen);
+  need_secret = !msvc_keys_asymmetric(app->cfg) || !have_service_secret;
+  if (rc == 0 && need_secret)
+    rc = load_secret(app, secret, errbuf, errlen);
+  else if (rc == 0)
+    snprintf(app->secret_source, sizeof(app->secret_source), "%s",
+             "not needed (ES256/RS256 with SERVICE_SECRET)");
+  if (rc == 0) {
+    rc = fill_options(app, need_secret ? secret : NULL, opts);
+    if (rc != 0)
+      set_err(errbuf, errlen, "the library refused a setting: %s",
+              msvc_strerror(rc), 0);
+  }
+  if (rc == 0)
     rc = msvc_open(opts, &app->svc, errbuf, errlen);
   /* The options hold a copy of the secret: freeing them is the library's
    * business, as is wiping it. */
@@ -347,6 +462,18 @@ static void log_startup(const msvc_app_t *app) {
           app->resolver ? " over " : "",
           app->resolver ? cfg->auth_micro_url : "");
   fprintf(stderr, "%s: JWT secret %s\n", app->name, app->secret_source);
+  if (app->roles & MSVC_ROLE_AUTH) {
+    if (cfg->password_cost == 0)
+      fprintf(stderr, "%s: new password hashes: %s at its default cost\n",
+              app->name, cfg->password_scheme);
+    else
+      fprintf(stderr, "%s: new password hashes: %s cost %d\n", app->name,
+              cfg->password_scheme, cfg->password_cost);
+  }
+  if (app->roles & MSVC_ROLE_AUTH)
+    fprintf(stderr, "%s: sessions %s\n", app->name,
+            cfg->sessions ? "on (refresh tokens, logout, revocation)"
+                          : "off (the seed's tokens only)");
   if (app->hash_pool != NULL)
     fprintf(stderr, "%s: %d workers for password hashing\n", app->name,
             workers);
@@ -370,9 +497,7 @@ int msvc_app_open(const msvc_config_t *cfg, const char *name, unsigned roles,
   app->name = name;
   app->roles = roles;
   pthread_mutex_init(&app->token_lock, NULL);
-  rc = load_secret(app, secret, errbuf, errlen);
-  if (rc == 0)
-    rc = prepare_store(app, errbuf, errlen);
+  rc = prepare_store(app, errbuf, errlen);
   /* msvc-server resolves authors from its own store; only the post
    * service on its own asks the auth services. */
   if (rc == 0 && roles == MSVC_ROLE_POST)
@@ -383,6 +508,13 @@ int msvc_app_open(const msvc_config_t *cfg, const char *name, unsigned roles,
   free(secret);
   if (rc == 0)
     rc = open_pools(app, errbuf, errlen);
+  /* msvc-post under ES256/RS256 starts without keys when the auth services
+   * are down: the fetcher keeps trying, and serving starts anyway. */
+  if (rc == 0 && roles == MSVC_ROLE_POST && msvc_keys_asymmetric(cfg) &&
+      msvc_jwks_fetcher_start(cfg, name, app->svc, &app->jwks) != 0) {
+    set_err(errbuf, errlen, "%s", "cannot start the key fetcher", 0);
+    rc = MSVC_ENOMEM;
+  }
   if (rc != 0) {
     msvc_app_close(app);
     return rc;
@@ -399,10 +531,16 @@ void msvc_app_stop_pools(msvc_app_t *app) {
   app->hash_pool = app->io_pool = NULL;
 }
 
+void msvc_app_refresh_keys(msvc_app_t *app) {
+  msvc_jwks_fetcher_refresh(app->jwks);
+}
+
 void msvc_app_close(msvc_app_t *app) {
   if (app == NULL)
     return;
   msvc_app_stop_pools(app);
+  msvc_jwks_fetcher_stop(app->jwks); /* it uses the handle */
+  app->jwks = NULL;
   msvc_close(app->svc);
   msvc_resolver_free(app->resolver);
   msvc_free(app->service_token);

@@ -10,10 +10,12 @@
 #ifndef MSVC_SERVER_APP_H
 #define MSVC_SERVER_APP_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 
 #include "config.h"
+#include "keys.h"
 #include "msvc/service.h"
 #include "pool.h"
 
@@ -29,17 +31,23 @@ typedef struct msvc_app {
    * cannot hold up a post being written and the other way round. */
   msvc_pool_t *hash_pool; /* NULL in msvc-post, which never hashes */
   msvc_pool_t *io_pool;
-  const char *secret_source; /* static text for the startup log */
+  /* Where the JWT secret came from, with the real path of its file, for
+   * the startup log. */
+  char secret_source[PATH_MAX + 160];
+  /* msvc-post under ES256/RS256: keeps the auth services' public keys;
+   * NULL otherwise. */
+  msvc_jwks_fetcher_t *jwks;
 
   pthread_mutex_t token_lock;  /* guards the two fields below */
   char *service_token;         /* owned; msvc-post's credential */
   int64_t service_token_renew; /* seconds since the epoch */
 } msvc_app_t;
 
-/* Builds the app for `roles` from cfg: the JWT secret (JWT_SECRET, else
- * DATA_DIR/jwt-secret, created once), the resolver, the library handle and
- * the pools.  Logs what it chose to stderr.  0, or an MSVC_E* code with a
- * readable reason in errbuf. */
+/* Builds the app for `roles` from cfg: the signing keys (keys.h), the JWT
+ * secret when HS256 or the service tokens need it (JWT_SECRET, else
+ * DATA_DIR/jwt-secret, created once), the resolver, the library handle,
+ * the pools and msvc-post's key fetcher.  Logs what it chose to stderr.  0, or
+ * an MSVC_E* code with a readable reason in errbuf. */
 int msvc_app_open(const msvc_config_t *cfg, const char *name, unsigned roles,
                   msvc_app_t **out, char *errbuf, size_t errlen);
 
@@ -48,11 +56,21 @@ int msvc_app_open(const msvc_config_t *cfg, const char *name, unsigned roles,
  * Idempotent. */
 void msvc_app_stop_pools(msvc_app_t *app);
 
+/* For msvc-post after MSVC_EKEY: fetches the auth services' keys again
+ * (rate-limited, blocking: workers only).  Nothing when there is no
+ * fetcher. */
+void msvc_app_refresh_keys(msvc_app_t *app);
+
 /* Stops the pools if still running, closes the handle and the resolver.
  * NULL is allowed. */
 void msvc_app_close(msvc_app_t *app);
 
 /* The secret's file: DATA_DIR/jwt-secret.  Exposed for the tests' sake. */
 #define MSVC_APP_SECRET_FILE "jwt-secret"
+
+/* The shortest HS256 secret taken without a warning (RFC 7518, 3.2: a key
+ * of at least the hash's size, 256 bits); --require-strong-secret refuses
+ * shorter ones. */
+#define MSVC_APP_SECRET_MIN_BYTES 32
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "cors.h"
 #include "server.h"
 
 extern char **environ;
@@ -38,6 +39,8 @@ static int load_config(const msvc_cli_spec_t *spec, msvc_config_t *cfg,
     printf("%s %s\n", spec->name, msvc_version_string());
     return 0;
   }
+  if (rc == 0)
+    rc = msvc_cors_new(cfg->cors_origins, NULL, err, sizeof(err));
   if (rc != 0) {
     fprintf(stderr, "%s: %s\n(%s --help lists every setting)\n", spec->name,
             err[0] ? err : msvc_strerror(rc), spec->name);
@@ -66,6 +69,7 @@ int msvc_cli_main(const msvc_cli_spec_t *spec, int argc, char **argv) {
     msvc_config_clear(&cfg);
     return rc;
   }
+  msvc_config_warnings(&cfg, spec->name, stderr);
   msvc_server_prepare_process();
   rc = msvc_app_open(&cfg, spec->name, spec->roles, &app, err, sizeof(err));
   if (rc != 0) {

@@ -11,14 +11,21 @@
  * rather than refused, because deployments share one environment between
  * services (the seed's .env sets AUTH_MICRO_URL for everybody).  Every role
  * takes the password settings: each service opens the library with them,
- * which hashes a dummy password at start-up.
+ * which hashes a dummy password at start-up.  A *_FILE setting
+ * (JWT_SECRET_FILE, SERVICE_SECRET_FILE, DATABASE_URL_FILE) is read while
+ * loading into the setting it names, so that no secret has to be in argv
+ * or the environment; cfg->origin says where every value came from, for
+ * the warnings and the startup log.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -56,13 +63,26 @@ typedef struct setting {
   long min, max;              /* numbers only */
   const char *const *choices; /* strings only; NULL-terminated */
   unsigned uses;
-  int secret; /* never echo the value */
+  int secret; /* SECRET_*: never echo the value */
   const char *help;
+  /* A *_FILE setting: the flag of the setting its file's content fills. */
+  const char *file_of;
 } setting_t;
+
+/* The `secret` column. */
+enum {
+  SECRET_NONE = 0,
+  SECRET_VALUE = 1, /* the value is a secret: wiped, never shown */
+  SECRET_IN_URL = 2 /* a URL that may carry a password */
+};
+
+/* The largest file a *_FILE setting reads. */
+#define SETTING_FILE_MAX 65536
 
 static const char *const password_schemes[] = {"bcrypt", "yescrypt", NULL};
 static const char *const resolver_strategies[] = {"individual", "batch",
                                                   "cached", NULL};
+static const char *const jwt_algorithms[] = {"HS256", "ES256", "RS256", NULL};
 
 #define FIELD(name) offsetof(msvc_config_t, name)
 
@@ -79,20 +99,43 @@ static const setting_t settings[] = {
     {.flag = "database-url", .env = "DATABASE_URL", .metavar = "URL",
      .type = T_STRING, .offset = FIELD(database_url),
      .def_str = "sqlite:./data/msvc.db", .uses = USE_ANY,
+     .secret = SECRET_IN_URL,
      .help = "sqlite:PATH or a plain path selects SQLite; mongodb://... or "
              "mongodb+srv://... selects MongoDB"},
+    {.flag = "database-url-file", .env = "DATABASE_URL_FILE",
+     .metavar = "FILE", .type = T_STRING, .offset = FIELD(database_url_file),
+     .def_text = "(none)", .uses = USE_ANY, .file_of = "database-url",
+     .help = "read DATABASE_URL from this file (trailing white space "
+             "dropped), so that a password in it shows in no process list "
+             "or environment"},
     {.flag = "jwt-secret", .env = "JWT_SECRET", .metavar = "SECRET",
      .type = T_STRING, .offset = FIELD(jwt_secret),
      .def_text = "(generated, kept in DATA_DIR/jwt-secret)", .uses = USE_ANY,
      .secret = 1,
-     .help = "HS256 signing secret, the same for every service"},
+     .help = "HS256 signing secret, the same for every service; under "
+             "ES256/RS256 only the default of SERVICE_SECRET.  On the "
+             "command line it is visible to every user (ps): prefer "
+             "JWT_SECRET_FILE"},
+    {.flag = "jwt-secret-file", .env = "JWT_SECRET_FILE", .metavar = "FILE",
+     .type = T_STRING, .offset = FIELD(jwt_secret_file), .def_text = "(none)",
+     .uses = USE_ANY, .file_of = "jwt-secret",
+     .help = "read JWT_SECRET from this file (trailing white space "
+             "dropped), so that it shows in no process list or environment"},
+    {.flag = "require-strong-secret", .env = "REQUIRE_STRONG_SECRET",
+     .metavar = "[BOOL]", .type = T_BOOL,
+     .offset = FIELD(require_strong_secret), .def_num = 0, .uses = USE_ANY,
+     .help = "refuse to start with a JWT or service secret shorter than 32 "
+             "bytes (RFC 7518 asks for 256 bits with HS256); without it "
+             "such a secret only gets a warning"},
     {.flag = "data-dir", .env = "DATA_DIR", .metavar = "DIR",
      .type = T_STRING, .offset = FIELD(data_dir), .def_str = "./data",
-     .uses = USE_ANY, .help = "directory for the generated JWT secret"},
+     .uses = USE_ANY,
+     .help = "directory for the generated JWT secret and signing key"},
     {.flag = "token-ttl", .env = "TOKEN_TTL", .metavar = "SECONDS",
      .type = T_LONG, .offset = FIELD(token_ttl), .def_num = 3600, .min = 1,
      .max = 10L * 366 * 86400, .uses = USE_ANY,
-     .help = "lifetime of the tokens this process issues"},
+     .help = "lifetime of the access tokens this process issues; also how "
+             "long msvc-post accepts a token whose session has ended"},
     {.flag = "threads", .env = "THREADS", .metavar = "N", .type = T_INT,
      .offset = FIELD(threads), .dyn = DYN_CPUS, .min = 1, .max = 64,
      .uses = USE_ANY, .help = "event-loop threads"},
@@ -112,10 +155,12 @@ static const setting_t settings[] = {
      .choices = password_schemes, .uses = USE_ANY,
      .help = "hash scheme for new passwords"},
     {.flag = "password-cost", .env = "PASSWORD_COST", .metavar = "N",
-     .type = T_INT, .offset = FIELD(password_cost), .def_num = 10, .min = 0,
-     .max = 31, .uses = USE_ANY,
-     .help = "hash cost, 0 for the scheme's default; bcrypt takes 4 to 31, "
-             "yescrypt 1 to 11"},
+     .type = T_INT, .offset = FIELD(password_cost), .def_num = 0, .min = 0,
+     .max = 31, .def_text = "0 (the scheme's: bcrypt 10, yescrypt 5)",
+     .uses = USE_ANY,
+     .help = "hash cost, 0 for the scheme's own default; bcrypt takes 4 to "
+             "31, yescrypt 1 to 11 (its cost is no bcrypt cost: each step "
+             "doubles the memory a hash takes)"},
     {.flag = "login-max-failures", .env = "LOGIN_MAX_FAILURES", .metavar = "N",
      .type = T_INT, .offset = FIELD(login_max_failures), .def_num = 5,
      .min = 0, .max = 1000, .uses = USE_ACCOUNTS,
@@ -157,11 +202,84 @@ static const setting_t settings[] = {
     {.flag = "access-log", .env = "ACCESS_LOG", .metavar = "[BOOL]",
      .type = T_BOOL, .offset = FIELD(access_log), .def_num = 1,
      .uses = USE_ANY, .help = "log one line per request to stderr"},
+    {.flag = "cors-origins", .env = "CORS_ORIGINS", .metavar = "ORIGIN[,ORIGIN]",
+     .type = T_STRING, .offset = FIELD(cors_origins), .def_str = "*",
+     .uses = USE_ANY,
+     .help = "origins whose pages may call the API from a browser (CORS): "
+             "\"*\" for any, or exact origins such as https://app.example.com "
+             "(scheme://host[:port]; \"null\" only when listed)"},
+    {.flag = "sessions", .env = "SESSIONS", .metavar = "[BOOL]",
+     .type = T_BOOL, .offset = FIELD(sessions), .def_num = 1,
+     .uses = USE_ACCOUNTS,
+     .help = "logins open sessions with refresh tokens, which logout and "
+             "password changes end; off gives the seed's answers and claims"},
+    {.flag = "refresh-ttl", .env = "REFRESH_TTL", .metavar = "SECONDS",
+     .type = T_LONG, .offset = FIELD(refresh_ttl), .def_num = 2592000,
+     .min = 60, .max = 31536000, .uses = USE_ACCOUNTS,
+     .help = "lifetime of a refresh token (30 days); each refresh starts "
+             "it again"},
+    {.flag = "refresh-grace", .env = "REFRESH_GRACE", .metavar = "SECONDS",
+     .type = T_INT, .offset = FIELD(refresh_grace), .def_num = 10, .min = 0,
+     .max = 300, .uses = USE_ACCOUNTS,
+     .help = "how long a just-replaced refresh token still gets the same "
+             "successor (concurrent clients); later reuse ends the session"},
+    {.flag = "jwt-algorithm", .env = "JWT_ALGORITHM", .metavar = "ALG",
+     .type = T_STRING, .offset = FIELD(jwt_algorithm), .def_str = "HS256",
+     .choices = jwt_algorithms, .uses = USE_ANY,
+     .help = "how access tokens are signed; with ES256/RS256 msvc-post "
+             "verifies with the auth services' published keys"},
+    {.flag = "jwt-private-key-file", .env = "JWT_PRIVATE_KEY_FILE",
+     .metavar = "PEM[,PEM]", .type = T_STRING,
+     .offset = FIELD(jwt_private_key_file),
+     .def_text = "(generated, DATA_DIR/jwt-<alg>-<date>.pem)",
+     .uses = USE_ACCOUNTS,
+     .help = "ES256/RS256 private keys, comma-separated; the key id is the "
+             "file name without directory and extension; the last signs, "
+             "all verify and are published"},
+    {.flag = "jwt-public-key-file", .env = "JWT_PUBLIC_KEY_FILE",
+     .metavar = "PEM[,PEM]", .type = T_STRING,
+     .offset = FIELD(jwt_public_key_file), .def_text = "(none)",
+     .uses = USE_ACCOUNTS,
+     .help = "ES256/RS256 public keys that only verify (and are published), "
+             "named like the private ones"},
+    {.flag = "service-secret", .env = "SERVICE_SECRET", .metavar = "SECRET",
+     .type = T_STRING, .offset = FIELD(service_secret),
+     .def_text = "(the JWT secret)", .uses = USE_ANY, .secret = 1,
+     .help = "HS256 key of the tokens msvc-post shows msvc-auth, the same "
+             "for both; never signs user tokens"},
+    {.flag = "service-secret-file", .env = "SERVICE_SECRET_FILE",
+     .metavar = "FILE", .type = T_STRING,
+     .offset = FIELD(service_secret_file), .def_text = "(none)",
+     .uses = USE_ANY, .file_of = "service-secret",
+     .help = "read SERVICE_SECRET from this file (trailing white space "
+             "dropped)"},
+    {.flag = "jwks-refresh", .env = "JWKS_REFRESH", .metavar = "SECONDS",
+     .type = T_INT, .offset = FIELD(jwks_refresh), .def_num = 300, .min = 10,
+     .max = 86400, .uses = USE_POST,
+     .help = "ES256/RS256: how often msvc-post fetches the auth services' "
+             "keys again (also on an unknown key id, at most every 10 s)"},
+    {.flag = "tls-cert", .env = "TLS_CERT", .metavar = "PEM",
+     .type = T_STRING, .offset = FIELD(tls_cert),
+     .def_text = "(none: plain HTTP)", .uses = USE_ANY,
+     .help = "serve HTTPS (TLS 1.2+, HTTP/2 and HTTP/1.1 by ALPN) with this "
+             "certificate chain; read again on SIGHUP"},
+    {.flag = "tls-key", .env = "TLS_KEY", .metavar = "PEM",
+     .type = T_STRING, .offset = FIELD(tls_key), .def_text = "(none)",
+     .uses = USE_ANY,
+     .help = "private key of --tls-cert; read again on SIGHUP"},
+    {.flag = "upstream-ca-file", .env = "UPSTREAM_CA_FILE", .metavar = "PEM",
+     .type = T_STRING, .offset = FIELD(upstream_ca_file),
+     .def_text = "(the system's CAs)", .uses = USE_POST,
+     .help = "CA certificates that https:// auth services are checked "
+             "against"},
 };
 /* clang-format on */
 
 _Static_assert(MSVC__ARRAY_SIZE(settings) <= 64,
                "scan_args keeps one bit per setting");
+_Static_assert(MSVC__ARRAY_SIZE(settings) <=
+                   sizeof(((msvc_config_t *)0)->origin),
+               "msvc_config_t keeps one origin per setting");
 
 #undef FIELD
 
@@ -379,6 +497,7 @@ static int apply_env(msvc_config_t *cfg, unsigned roles, char **envp,
     rc = set_value(cfg, s, v, s->env, errbuf, errlen);
     if (rc != 0)
       return rc;
+    cfg->origin[i] = MSVC_FROM_ENV;
   }
   return 0;
 }
@@ -487,6 +606,121 @@ static int apply_args(msvc_config_t *cfg, unsigned roles, int argc, char **argv,
                      errlen);
     if (rc != 0)
       return rc;
+    if (a.kind == ARG_SETTING)
+      cfg->origin[a.setting - settings] = MSVC_FROM_FLAG;
+  }
+  return 0;
+}
+
+/* ---- *_FILE settings ---------------------------------------------------- */
+
+/* How a setting was named where its value came from: "--flag" or ENV. */
+static void label_of(const setting_t *s, int origin, char *buf, size_t n) {
+  if (origin == MSVC_FROM_FLAG)
+    snprintf(buf, n, "--%s", s->flag);
+  else
+    snprintf(buf, n, "%s", s->env);
+}
+
+/* Reads a setting's file into a NUL-terminated heap string without its
+ * trailing white space (an editor's final newline).  The content is
+ * never part of a message. */
+static int read_setting_file(const char *path, const char *label, char **out,
+                             char *errbuf, size_t errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  char *buf;
+  size_t n = 0;
+  int rc = 0;
+  *out = NULL;
+  if (fd < 0) {
+    msvc__set_error(errbuf, errlen, "%s: cannot open %s: %s", label, path,
+                    strerror(errno));
+    return MSVC_ECONFIG;
+  }
+  buf = malloc(SETTING_FILE_MAX + 1);
+  if (buf == NULL) {
+    close(fd);
+    return MSVC_ENOMEM;
+  }
+  for (;;) {
+    ssize_t r = read(fd, buf + n, SETTING_FILE_MAX + 1 - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      msvc__set_error(errbuf, errlen, "%s: cannot read %s: %s", label, path,
+                      strerror(errno));
+      rc = MSVC_ECONFIG;
+      break;
+    }
+    if (r == 0)
+      break;
+    n += (size_t)r;
+    if (n > SETTING_FILE_MAX) {
+      msvc__set_error(errbuf, errlen, "%s: %s is larger than %d bytes", label,
+                      path, SETTING_FILE_MAX);
+      rc = MSVC_ECONFIG;
+      break;
+    }
+  }
+  close(fd);
+  while (rc == 0 && n > 0 && isspace((unsigned char)buf[n - 1]))
+    n--;
+  if (rc == 0 && n == 0) {
+    msvc__set_error(errbuf, errlen, "%s: %s is empty", label, path);
+    rc = MSVC_ECONFIG;
+  } else if (rc == 0 && memchr(buf, '\0', n) != NULL) {
+    msvc__set_error(errbuf, errlen, "%s: %s holds a NUL byte", label, path);
+    rc = MSVC_ECONFIG;
+  }
+  if (rc != 0) {
+    explicit_bzero(buf, n); /* n <= SETTING_FILE_MAX + 1, its size */
+    free(buf);
+    return rc;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  return 0;
+}
+
+/* Fills every setting that a *_FILE setting names from its file.  The
+ * pair is one setting with two spellings: the one from the stronger source
+ * (a flag over a variable) wins, and both from the same source is an
+ * error, since nobody could tell which was meant. */
+static int apply_files(msvc_config_t *cfg, unsigned roles, char *errbuf,
+                       size_t errlen) {
+  unsigned use = role_use(roles);
+  for (size_t i = 0; i < MSVC__ARRAY_SIZE(settings); i++) {
+    const setting_t *s = &settings[i];
+    const setting_t *t;
+    const char *path;
+    char label[48], tlabel[48], *content = NULL;
+    size_t ti;
+    int rc;
+    if (s->file_of == NULL || (s->uses & use) == 0 ||
+        (path = *(char **)field_of(cfg, s)) == NULL)
+      continue;
+    t = find_flag(s->file_of, strlen(s->file_of));
+    ti = (size_t)(t - settings);
+    label_of(s, cfg->origin[i], label, sizeof(label));
+    if (cfg->origin[ti] == cfg->origin[i]) {
+      label_of(t, cfg->origin[ti], tlabel, sizeof(tlabel));
+      msvc__set_error(errbuf, errlen, "%s and %s are both %s: give one of them",
+                      tlabel, label,
+                      cfg->origin[i] == MSVC_FROM_FLAG ? "given" : "set");
+      return MSVC_ECONFIG;
+    }
+    if (cfg->origin[ti] > cfg->origin[i]) {
+      /* The plain setting came from a stronger source: the file is not
+       * read, and the field no longer claims it was. */
+      free_string(field_of(cfg, s), s);
+      continue;
+    }
+    rc = read_setting_file(path, label, &content, errbuf, errlen);
+    if (rc != 0)
+      return rc;
+    free_string(field_of(cfg, t), t);
+    *(char **)field_of(cfg, t) = content;
+    cfg->origin[ti] = MSVC_FROM_FILE;
   }
   return 0;
 }
@@ -535,6 +769,8 @@ int msvc_config_load(msvc_config_t *cfg, unsigned roles, int argc, char **argv,
   if (rc == 0)
     rc = apply_args(cfg, roles, argc, argv, errbuf, errlen);
   if (rc == 0)
+    rc = apply_files(cfg, roles, errbuf, errlen);
+  if (rc == 0)
     rc = check_password_cost(cfg, errbuf, errlen);
   if (rc == MSVC_ENOMEM)
     msvc__set_error(errbuf, errlen, "%s", "out of memory");
@@ -548,6 +784,79 @@ void msvc_config_clear(msvc_config_t *cfg) {
     if (settings[i].type == T_STRING)
       free_string(field_of(cfg, &settings[i]), &settings[i]);
   memset(cfg, 0, sizeof(*cfg));
+}
+
+msvc_config_origin_t msvc_config_origin(const msvc_config_t *cfg,
+                                        const char *flag) {
+  const setting_t *s;
+  if (cfg == NULL || flag == NULL ||
+      (s = find_flag(flag, strlen(flag))) == NULL)
+    return MSVC_FROM_DEFAULT;
+  return (msvc_config_origin_t)cfg->origin[s - settings];
+}
+
+/* ---- warnings ------------------------------------------------------------ */
+
+/* 1 when a URL's authority carries "user:password@". */
+static int url_has_password(const char *url) {
+  const char *p = url != NULL ? strstr(url, "://") : NULL;
+  size_t len;
+  const char *at = NULL;
+  if (p == NULL)
+    return 0;
+  p += 3;
+  len = strcspn(p, "/?#");
+  for (size_t i = 0; i < len; i++)
+    if (p[i] == '@')
+      at = p + i;
+  return at != NULL && memchr(p, ':', (size_t)(at - p)) != NULL;
+}
+
+/* The *_FILE setting that fills s, or NULL. */
+static const setting_t *file_setting_of(const setting_t *s) {
+  for (size_t i = 0; i < MSVC__ARRAY_SIZE(settings); i++)
+    if (settings[i].file_of != NULL &&
+        strcmp(settings[i].file_of, s->flag) == 0)
+      return &settings[i];
+  return NULL;
+}
+
+void msvc_config_warnings(const msvc_config_t *cfg, const char *program,
+                          FILE *out) {
+  msvc_config_t *c = (msvc_config_t *)cfg; /* field_of is not const */
+  unsigned use;
+  if (cfg == NULL || out == NULL)
+    return;
+  use = role_use(cfg->roles);
+  if (program == NULL)
+    program = role_program(cfg->roles);
+  for (size_t i = 0; i < MSVC__ARRAY_SIZE(settings); i++) {
+    const setting_t *s = &settings[i];
+    const setting_t *f = file_setting_of(s);
+    if ((s->uses & use) == 0)
+      continue;
+    if (cfg->origin[i] == MSVC_FROM_FLAG &&
+        (s->secret == SECRET_VALUE ||
+         (s->secret == SECRET_IN_URL &&
+          url_has_password(*(char **)field_of(c, s)))))
+      fprintf(out,
+              "%s: warning: the value of --%s on the command line is "
+              "visible to every user of this machine (ps, "
+              "/proc/<pid>/cmdline)%s%s%s\n",
+              program, s->flag, f ? "; name a file with " : "", f ? f->env : "",
+              f ? " instead" : "");
+    if (s->file_of != NULL && *(char **)field_of(c, s) != NULL) {
+      const char *path = *(char **)field_of(c, s);
+      char real[PATH_MAX];
+      struct stat st;
+      if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+        fprintf(out,
+                "%s: warning: %s (%s) is readable by other users (mode "
+                "%03o); chmod 600 it\n",
+                program, realpath(path, real) != NULL ? real : path, s->env,
+                (unsigned)(st.st_mode & 0777));
+    }
+  }
 }
 
 /* ---- usage -------------------------------------------------------------- */

@@ -36,8 +36,8 @@ typedef struct msvc_config {
   long max_body;      /* --max-body MAX_BODY (65536) bytes */
   char *
       password_scheme; /* --password-scheme PASSWORD_SCHEME (bcrypt|yescrypt) */
-  int password_cost;   /* --password-cost PASSWORD_COST (10; 0 = scheme default)
-                        */
+  int password_cost;   /* --password-cost PASSWORD_COST (0: the scheme's
+                          default, 10 for bcrypt, libxcrypt's for yescrypt) */
   int login_max_failures;      /* --login-max-failures (5) */
   int login_lockout;           /* --login-lockout (60) seconds */
   int store_timeout_ms;        /* --store-timeout-ms (5000) */
@@ -49,7 +49,38 @@ typedef struct msvc_config {
   int allow_anonymous_lookups; /* --allow-anonymous-lookups
                                   ALLOW_ANONYMOUS_LOOKUPS (0) */
   int access_log;              /* --access-log ACCESS_LOG (1) */
+  char *cors_origins;          /* --cors-origins CORS_ORIGINS (*) */
+  /* Sessions and signing keys (issue 9). */
+  int sessions;               /* --sessions SESSIONS (1) */
+  long refresh_ttl;           /* --refresh-ttl REFRESH_TTL (2592000) s */
+  int refresh_grace;          /* --refresh-grace REFRESH_GRACE (10) s */
+  char *jwt_algorithm;        /* --jwt-algorithm JWT_ALGORITHM (HS256) */
+  char *jwt_private_key_file; /* --jwt-private-key-file (generated) */
+  char *jwt_public_key_file;  /* --jwt-public-key-file (none) */
+  char *service_secret;       /* --service-secret SERVICE_SECRET (JWT's) */
+  char *service_secret_file;  /* --service-secret-file SERVICE_SECRET_FILE */
+  int jwks_refresh;           /* --jwks-refresh JWKS_REFRESH (300) s, post */
+  /* TLS on the listener, and towards the auth services (issue 10). */
+  char *tls_cert;         /* --tls-cert TLS_CERT (none: plain HTTP) */
+  char *tls_key;          /* --tls-key TLS_KEY */
+  char *upstream_ca_file; /* --upstream-ca-file UPSTREAM_CA_FILE, post */
+  /* Secrets from files (issue 10): a *_FILE setting fills its plain
+   * setting with the file's content (trailing white space dropped). */
+  char *jwt_secret_file;     /* --jwt-secret-file JWT_SECRET_FILE */
+  char *database_url_file;   /* --database-url-file DATABASE_URL_FILE */
+  int require_strong_secret; /* --require-strong-secret (0) */
+  /* Where each setting came from (MSVC_FROM_*), one byte per row of
+   * config.c's table: read it with msvc_config_origin. */
+  unsigned char origin[64];
 } msvc_config_t;
+
+/* Where a setting's value came from. */
+typedef enum msvc_config_origin {
+  MSVC_FROM_DEFAULT = 0,
+  MSVC_FROM_ENV,  /* its environment variable */
+  MSVC_FROM_FLAG, /* the command line */
+  MSVC_FROM_FILE  /* the file its *_FILE setting names */
+} msvc_config_origin_t;
 
 /* Outcomes of msvc_config_load besides 0 and MSVC_ECONFIG. */
 #define MSVC_CONFIG_HELP 1    /* --help was given */
@@ -71,6 +102,18 @@ typedef struct msvc_config {
 int msvc_config_load(msvc_config_t *cfg, unsigned roles, int argc, char **argv,
                      char **envp, char *errbuf, size_t errlen);
 void msvc_config_clear(msvc_config_t *cfg);
+
+/* Where the setting whose flag is `flag` (without "--") got its value;
+ * MSVC_FROM_DEFAULT for an unknown flag. */
+msvc_config_origin_t msvc_config_origin(const msvc_config_t *cfg,
+                                        const char *flag);
+
+/* Writes a "<program>: warning: ..." line to out for every loaded setting
+ * that deserves one: a secret given on the command line (visible to every
+ * user of the machine in ps and /proc/<pid>/cmdline), a database URL with
+ * a password given there, a *_FILE readable by other users. */
+void msvc_config_warnings(const msvc_config_t *cfg, const char *program,
+                          FILE *out);
 
 /* Writes the usage text for `roles` (every flag, its variable and its
  * default) to out. */

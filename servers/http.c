@@ -4,6 +4,8 @@
  *  - every answer is a JSON object with Content-Type application/json, an
  *    explicit Content-Length and the request's X-Request-Id, h2o's own
  *    error pages included (a filter on the fallback path rewrites them);
+ *    the one exception is the 204 to a preflight (any OPTIONS), which has
+ *    no body; every answer carries the CORS headers of cors.h;
  *  - a msvc_request_t is freed exactly once, by whichever comes last: the
  *    h2o request's disposal (a callback on its memory pool) or the return
  *    of its pool job.  While a job is out, disposal only detaches it
@@ -12,11 +14,15 @@
  *    loop thread; workers never touch h2o memory, and a request's h2o
  *    pointer, counters and log buffer are only used on its loop thread;
  *  - loop->inflight counts requests not yet disposed and loop->jobs the
- *    jobs still out, which is what graceful shutdown waits for.
+ *    jobs still out, which is what graceful shutdown waits for;
+ *  - a request has at most one job out: the token check on a worker, when
+ *    the loop could not do it, and later the route's own work.
  */
 #include "http.h"
+#include "cors.h"
 
 #include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +47,7 @@ struct msvc_http {
   const msvc_route_t **routes;
   size_t nroutes, cap;
   char id_prefix[9]; /* random per process, for generated request ids */
+  msvc_cors_t *cors; /* from CORS_ORIGINS */
 };
 
 typedef struct route_handler {
@@ -245,6 +252,12 @@ msvc_call_t msvc_request_call(const msvc_request_t *rq, unsigned flags) {
   msvc_call_t call = MSVC_CALL_INIT;
   call.flags = flags;
   call.request_id = rq->request_id;
+  call.user_agent = rq->user_agent;
+  call.client_ip = rq->client_ip[0] != '\0' ? rq->client_ip : NULL;
+  /* A password change keeps this session and ends the others. */
+  if (rq->claims != NULL && rq->claims->session_id != NULL &&
+      rq->claims->session_id[0] != '\0')
+    call.session_id = rq->claims->session_id;
   return call;
 }
 
@@ -347,9 +360,13 @@ static void add_headers(msvc_request_t *c, h2o_req_t *req) {
     h2o_add_header(&req->pool, h, H2O_TOKEN_RETRY_AFTER, "Retry-After", v,
                    (size_t)len);
   }
+  if (c->cache_control != NULL && c->status == 200)
+    h2o_add_header(&req->pool, h, H2O_TOKEN_CACHE_CONTROL, "Cache-Control",
+                   c->cache_control, strlen(c->cache_control));
   if (c->degraded)
     h2o_add_header_by_str(&req->pool, h, H2O_STRLIT("warning"), 0, "Warning",
                           H2O_STRLIT("199 - \"user details unavailable\""));
+  msvc_cors_answer(c->loop->http->cors, req);
 }
 
 /* Sends the call's answer; the body stays owned by the call, which lives
@@ -374,6 +391,24 @@ static void respond(msvc_request_t *c) {
   h2o_send(req, &body, head ? 0 : 1, H2O_SEND_STATE_FINAL);
 }
 
+/* A preflight (any OPTIONS, on any path, as the seed's cors() answered):
+ * 204 with the CORS headers and no body. */
+static void respond_preflight(msvc_request_t *c) {
+  static h2o_generator_t generator = {NULL, NULL};
+  h2o_req_t *req = c->req;
+  c->status = 204;
+  req->res.status = 204;
+  req->res.reason = "No Content";
+  h2o_add_header_by_str(&req->pool, &req->res.headers,
+                        H2O_STRLIT("x-request-id"), 0, "X-Request-Id",
+                        c->request_id, strlen(c->request_id));
+  msvc_cors_preflight(c->loop->http->cors, req);
+  req->res.content_length = 0;
+  log_access(c->loop, req, c->status, c->started_us, c->request_id);
+  h2o_start_response(req, &generator);
+  h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+}
+
 /* ---- calls ------------------------------------------------------------- */
 
 static void request_free(msvc_request_t *c) {
@@ -389,8 +424,17 @@ static void request_free(msvc_request_t *c) {
   msvc__wire_user_clear(&c->user_in);
   msvc__wire_post_clear(&c->post_in);
   free(c->ids);
+  if (c->text_in != NULL) {
+    explicit_bzero(c->text_in, strlen(c->text_in)); /* a refresh token */
+    free(c->text_in);
+  }
   msvc_errors_free(c->errs);
   msvc_claims_free(c->claims);
+  free(c->user_agent);
+  if (c->token != NULL) {
+    explicit_bzero(c->token, c->token_len);
+    free(c->token);
+  }
   free(c);
 }
 
@@ -401,6 +445,36 @@ static void on_request_disposed(void *p) {
     c->req = NULL; /* the job's return frees it */
   else
     request_free(c);
+}
+
+/* What a login records of the client: its User-Agent (printable ASCII
+ * only, at most MSVC_USER_AGENT_MAX bytes) and its address. */
+static void copy_client(msvc_request_t *c, h2o_req_t *req) {
+  struct sockaddr_storage sa;
+  socklen_t salen;
+  ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
+  if (i != -1) {
+    h2o_iovec_t v = req->headers.entries[i].value;
+    size_t n = v.len < MSVC_USER_AGENT_MAX ? v.len : MSVC_USER_AGENT_MAX;
+    if (n > 0 && (c->user_agent = malloc(n + 1)) != NULL) {
+      for (size_t j = 0; j < n; j++) {
+        unsigned char ch = (unsigned char)v.base[j];
+        c->user_agent[j] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+      }
+      c->user_agent[n] = '\0';
+    }
+  }
+  c->client_ip[0] = '\0';
+  if (req->conn->callbacks->get_peername != NULL &&
+      (salen = req->conn->callbacks->get_peername(
+           req->conn, (struct sockaddr *)&sa)) > 0) {
+    char buf[NI_MAXHOST];
+    size_t n = h2o_socket_getnumerichost((struct sockaddr *)&sa, salen, buf);
+    if (n != SIZE_MAX && n < sizeof(c->client_ip)) {
+      memcpy(c->client_ip, buf, n);
+      c->client_ip[n] = '\0';
+    }
+  }
 }
 
 static msvc_request_t *request_new(msvc_http_t *http, msvc_http_loop_t *loop,
@@ -415,6 +489,7 @@ static msvc_request_t *request_new(msvc_http_t *http, msvc_http_loop_t *loop,
   c->started_us = msvc__monotonic_us();
   msvc__buf_init(&c->out);
   assign_request_id(loop, req, c->request_id);
+  copy_client(c, req);
   anchor =
       h2o_mem_alloc_shared(&req->pool, sizeof(*anchor), on_request_disposed);
   anchor->rq = c;
@@ -431,9 +506,15 @@ const char *msvc_request_query(const msvc_request_t *rq, const char *name) {
 
 /* ---- pools ------------------------------------------------------------- */
 
+static int authenticate_blocking(msvc_request_t *c);
+
 static void job_run(msvc_pool_job_t *job) {
   msvc_request_t *c = H2O_STRUCT_FROM_MEMBER(msvc_request_t, job, job);
   int rc;
+  if (c->authing) {
+    c->auth_rc = authenticate_blocking(c);
+    return;
+  }
   msvc__buf_reset(&c->out);
   c->status = 0;
   rc = c->route->run(c, 0);
@@ -445,6 +526,8 @@ static void job_done(msvc_pool_job_t *job) {
   msvc_request_t *c = H2O_STRUCT_FROM_MEMBER(msvc_request_t, job, job);
   h2o_multithread_send_message(&c->loop->done, &c->msg);
 }
+
+static void after_auth(msvc_request_t *c);
 
 static void on_jobs_done(h2o_multithread_receiver_t *receiver,
                          h2o_linklist_t *messages) {
@@ -459,6 +542,8 @@ static void on_jobs_done(h2o_multithread_receiver_t *receiver,
     c->pending = 0;
     if (c->req == NULL)
       request_free(c);
+    else if (c->authing)
+      after_auth(c);
     else
       respond(c);
   }
@@ -466,9 +551,10 @@ static void on_jobs_done(h2o_multithread_receiver_t *receiver,
 
 static void submit(msvc_request_t *c) {
   msvc_app_t *app = c->app;
-  msvc_pool_t *pool = c->mode == MSVC_RUN_HASH && app->hash_pool != NULL
-                          ? app->hash_pool
-                          : app->io_pool;
+  msvc_pool_t *pool =
+      c->mode == MSVC_RUN_HASH && app->hash_pool != NULL && !c->authing
+          ? app->hash_pool
+          : app->io_pool;
   c->job.run = job_run;
   c->job.done = job_done;
   c->pending = 1;
@@ -476,6 +562,7 @@ static void submit(msvc_request_t *c) {
   if (msvc_pool_submit(pool, &c->job) != 0) {
     c->pending = 0;
     c->loop->jobs--;
+    c->authing = 0;
     msvc_request_error(c, 503, "Server busy", NULL);
     respond(c);
   }
@@ -586,13 +673,45 @@ static int bearer_token(h2o_iovec_t v, const char **tok, size_t *len) {
   return 0;
 }
 
-/* 0 when the caller may use the route (claims filled when a token came). */
+/* A user route needs a user (claims->user is what the routes read). */
+static int caller_fits(const msvc_request_t *c) {
+  return c->route->auth != MSVC_AUTH_USER ||
+         (c->claims->kind == MSVC_CALLER_USER && c->claims->user != NULL);
+}
+
+/* On a worker: the check the loop could not finish.  An unknown kid makes
+ * msvc-post fetch the auth services' keys (at most once per 10 s) and try
+ * once more. */
+/* 0 for a caller that may go on, a negative MSVC_E* code to answer with
+ * when the check itself could not be made (the store is down: 503, not
+ * 401, since the token may well be good), -1 for any other refusal. */
+static int auth_verdict(msvc_request_t *c, int rc) {
+  if (rc == MSVC_EUNAVAIL || rc == MSVC_ETIMEDOUT || rc == MSVC_ESTORE)
+    return rc;
+  return rc == 0 && caller_fits(c) ? 0 : -1;
+}
+
+static int authenticate_blocking(msvc_request_t *c) {
+  msvc_call_t call = msvc_request_call(c, 0);
+  msvc_t *svc = c->app->svc;
+  int rc = msvc_authenticate(svc, &call, c->token, c->token_len, &c->claims);
+  if (rc == MSVC_EKEY && c->app->jwks != NULL) {
+    msvc_app_refresh_keys(c->app);
+    rc = msvc_authenticate(svc, &call, c->token, c->token_len, &c->claims);
+  }
+  return auth_verdict(c, rc);
+}
+
+/* 0 when the caller may use the route (claims filled when a token came),
+ * 1 when the check must finish on a worker (c->token holds a copy of the
+ * token then), else what auth_verdict says. */
 static int check_caller(msvc_request_t *c, h2o_req_t *req) {
   msvc_route_auth_t auth = c->route->auth;
   msvc_call_t call;
   const char *tok;
   size_t len;
   ssize_t i;
+  int rc;
   if (auth == MSVC_AUTH_NONE)
     return 0;
   i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
@@ -602,14 +721,18 @@ static int check_caller(msvc_request_t *c, h2o_req_t *req) {
                : -1;
   if (bearer_token(req->headers.entries[i].value, &tok, &len) != 0)
     return -1;
-  call = msvc_request_call(c, 0); /* checking a signature never waits */
-  if (msvc_authenticate(c->app->svc, &call, tok, len, &c->claims) != 0)
-    return -1;
-  /* A user route needs a user (claims->user is what the routes read). */
-  if (auth == MSVC_AUTH_USER &&
-      (c->claims->kind != MSVC_CALLER_USER || c->claims->user == NULL))
-    return -1;
-  return 0;
+  call = msvc_request_call(c, MSVC_NOWAIT);
+  rc = msvc_authenticate(c->app->svc, &call, tok, len, &c->claims);
+  if (rc == MSVC_EWOULDBLOCK || (rc == MSVC_EKEY && c->app->jwks != NULL)) {
+    c->token = malloc(len + 1);
+    if (c->token == NULL)
+      return -1;
+    memcpy(c->token, tok, len);
+    c->token[len] = '\0';
+    c->token_len = len;
+    return 1;
+  }
+  return auth_verdict(c, rc);
 }
 
 /* application/json, optionally with parameters, in any case. */
@@ -722,9 +845,14 @@ static int headers_too_large(const h2o_req_t *req) {
 
 static void dispatch(msvc_http_t *http, msvc_request_t *c, h2o_req_t *req) {
   const msvc_route_t *r;
+  int rc;
   if (headers_too_large(req)) {
     msvc_request_error(c, 431, "Request headers too large", NULL);
     respond(c);
+    return;
+  }
+  if (msvc_cors_is_preflight(req)) {
+    respond_preflight(c);
     return;
   }
   r = find_route(http, c, req->path_normalized, method_bit(req->method));
@@ -738,13 +866,43 @@ static void dispatch(msvc_http_t *http, msvc_request_t *c, h2o_req_t *req) {
   }
   c->route = r;
   c->mode = r->mode;
-  if (check_caller(c, req) != 0) {
+  rc = check_caller(c, req);
+  if (rc == -1) {
     msvc_request_error(c, 401, "UnAuthorized", NULL);
-  } else if (r->takes_body && read_body(c, req) != 0) {
+  } else if (rc < 0) {
+    msvc_request_fail(c, rc, NULL, NULL);
+  } else if (r->takes_body && read_body(c, req) != 0 && rc == 0) {
     /* answered */
-  } else if (parse_query(c, req) != 0) {
+  } else if (c->status == 0 && parse_query(c, req) != 0) {
     msvc_request_error(c, 500, "Internal server error", NULL);
-  } else if (r->prepare == NULL || r->prepare(c) == 0) {
+  } else if (rc > 0) {
+    /* Everything needed from h2o's request is copied: check the token on
+     * a worker; after_auth goes on (or answers what failed above). */
+    c->authing = 1;
+    submit(c);
+    return;
+  } else if (c->status == 0 && (r->prepare == NULL || r->prepare(c) == 0)) {
+    run_call(c);
+    return;
+  }
+  respond(c);
+}
+
+/* Back on the loop after the token check on a worker: 401, or the answer
+ * the body already earned, or on to the route. */
+static void after_auth(msvc_request_t *c) {
+  c->authing = 0;
+  if (c->token != NULL) {
+    explicit_bzero(c->token, c->token_len);
+    free(c->token);
+    c->token = NULL;
+  }
+  if (c->auth_rc == -1) {
+    msvc_request_error(c, 401, "UnAuthorized", NULL);
+  } else if (c->auth_rc < 0) {
+    msvc_request_fail(c, c->auth_rc, NULL, NULL);
+  } else if (c->status == 0 &&
+             (c->route->prepare == NULL || c->route->prepare(c) == 0)) {
     run_call(c);
     return;
   }
@@ -806,6 +964,7 @@ static void on_error_setup_ostream(h2o_filter_t *self, h2o_req_t *req,
   h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
                  H2O_STRLIT(JSON_TYPE), 1);
   assign_request_id(loop, req, rid);
+  msvc_cors_answer(loop->http->cors, req);
   h2o_add_header_by_str(&req->pool, &req->res.headers,
                         H2O_STRLIT("x-request-id"), 0, "X-Request-Id", rid,
                         strlen(rid));
@@ -833,6 +992,14 @@ int msvc_http_new(msvc_app_t *app, msvc_http_t **out) {
   if (http == NULL)
     return MSVC_ENOMEM;
   http->app = app;
+  /* CORS_ORIGINS was checked with the rest of the configuration. */
+  {
+    int rc = msvc_cors_new(app->cfg->cors_origins, &http->cors, NULL, 0);
+    if (rc != 0) {
+      free(http);
+      return rc;
+    }
+  }
   random_prefix(http->id_prefix);
   h2o_config_init(&http->conf);
   http->conf.server_name = h2o_iovec_init(H2O_STRLIT("msvc"));
@@ -855,6 +1022,7 @@ void msvc_http_free(msvc_http_t *http) {
   if (http == NULL)
     return;
   h2o_config_dispose(&http->conf);
+  msvc_cors_free(http->cors);
   free(http->routes);
   free(http);
 }

@@ -3,8 +3,9 @@
  * One handler is registered at "/" and routes by itself over a table of
  * routes (h2o picks the first registered prefix, not the longest, so
  * prefix registration would be a trap).  For each request the HTTP layer
- * checks, in order: header size (431 above 16 KiB, as Node does), route
- * (404), method (405 with Allow; HEAD is GET without a body), caller (401),
+ * checks, in order: header size (431 above 16 KiB, as Node does), OPTIONS
+ * (a CORS preflight on any path: 204, see cors.h), route (404), method
+ * (405 with Allow; HEAD is GET without a body), caller (401),
  * content type of a body (415); h2o itself refuses bodies over MAX_BODY
  * and a filter turns that, and every other answer h2o makes on its own,
  * into the contract's JSON error.  A ":id" segment that is not 24 hex
@@ -24,8 +25,16 @@
  * of the h2o request, so run() never touches h2o memory and may outlive
  * it: when a client goes away while its job is queued, the request is
  * detached from h2o's and freed when the job comes back.  What the library
- * needs per call (the request id, the no-wait flag) travels in the
+ * needs per call (the request id, the no-wait flag, the client's
+ * User-Agent and address, the caller's session) travels in the
  * msvc_call_t that msvc_request_call() builds from it.
+ *
+ * Checking a token is tried on the loop first (MSVC_NOWAIT).  When the
+ * library must read the session from a remote store (MSVC_EWOULDBLOCK), or
+ * the token names a key msvc-post does not hold yet (MSVC_EKEY: the keys
+ * are fetched again, rate-limited), the check runs on the I/O pool and the
+ * request continues on its loop afterwards, in the same order of answers
+ * (401 before 415 or 413).
  */
 #ifndef MSVC_SERVER_HTTP_H
 #define MSVC_SERVER_HTTP_H
@@ -60,6 +69,8 @@ typedef enum msvc_route_mode {
 
 #define MSVC_QUERY_MAX_PARAMS 16
 #define MSVC_REQUEST_ID_MAX 64
+#define MSVC_USER_AGENT_MAX 256 /* bytes kept of a User-Agent */
+#define MSVC_CLIENT_IP_MAX 64
 
 typedef struct msvc_request msvc_request_t;
 
@@ -92,9 +103,11 @@ struct msvc_request {
   msvc_app_t *app;
   const msvc_route_t *route;
   char request_id[MSVC_REQUEST_ID_MAX + 1];
-  char path_id[MSVC_ID_SIZE]; /* the ":id" segment, "" when not an id */
-  msvc_claims_t *claims;      /* owned; the verified caller, or NULL */
-  char *body;                 /* owned copy, NUL-terminated; NULL if none */
+  char path_id[MSVC_ID_SIZE];         /* the ":id" segment, "" when not an id */
+  msvc_claims_t *claims;              /* owned; the verified caller, or NULL */
+  char *user_agent;                   /* owned copy (truncated), or NULL */
+  char client_ip[MSVC_CLIENT_IP_MAX]; /* the peer's address, "" unknown */
+  char *body; /* owned copy, NUL-terminated; NULL if none */
   size_t body_len;
   msvc_query_param_t query[MSVC_QUERY_MAX_PARAMS];
   size_t nquery;
@@ -104,6 +117,8 @@ struct msvc_request {
   msvc__wire_post_t post_in;
   msvc_id_t *ids;
   size_t nids;
+  char *text_in; /* a route's one string input (a refresh token) */
+  int scope_in;  /* POST /api/logout's scope (msvc_logout_scope_t) */
   /* Field errors of a route that validates: one object for the whole
    * request, from parsing on the loop to the library call (which keeps
    * what parsing found).  NULL until msvc_request_errors(). */
@@ -113,16 +128,21 @@ struct msvc_request {
   /* The answer. */
   int status;
   msvc__buf_t out;
-  unsigned retry_after; /* > 0: Retry-After header */
-  int degraded;         /* 1: Warning header for missing user details */
+  unsigned retry_after;      /* > 0: Retry-After header */
+  int degraded;              /* 1: Warning header for missing user details */
+  const char *cache_control; /* static; a Cache-Control header, or NULL */
 
   /* ---- private to http.c ---- */
   h2o_req_t *req; /* NULL once the client has gone */
   struct msvc_http_loop *loop;
   msvc_pool_job_t job;
   h2o_multithread_message_t msg;
-  int pending;        /* a job is out on a pool */
-  unsigned allow;     /* methods for a 405 */
+  int pending;    /* a job is out on a pool */
+  unsigned allow; /* methods for a 405 */
+  char *token;    /* owned copy while the token is checked on a worker */
+  size_t token_len;
+  int authing;        /* the job out is the token check */
+  int auth_rc;        /* its outcome: 0, -1 (401) or an MSVC_E* code */
   int64_t started_us; /* msvc__monotonic_us() */
 };
 

@@ -1,5 +1,6 @@
 /* main_post.c - msvc-post: posts, with authors resolved by asking the auth
- * services at AUTH_MICRO_URL; user tokens are checked locally. */
+ * services at AUTH_MICRO_URL; user tokens are checked locally (under
+ * ES256/RS256 with the keys those services publish). */
 #include "cli.h"
 
 int main(int argc, char **argv) {

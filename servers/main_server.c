@@ -4,6 +4,10 @@
 
 static int add_routes(msvc_http_t *http) {
   int rc = msvc_routes_add_auth(http);
+  if (rc == 0)
+    rc = msvc_routes_add_sessions(http);
+  if (rc == 0)
+    rc = msvc_routes_add_keys(http);
   return rc != 0 ? rc : msvc_routes_add_posts(http);
 }
 

@@ -14,5 +14,15 @@ int msvc_routes_add_service(msvc_http_t *http);
 int msvc_routes_add_auth(msvc_http_t *http);
 /* Posts and their seed aliases. */
 int msvc_routes_add_posts(msvc_http_t *http);
+/* Refresh, logout and the caller's sessions (auth role). */
+int msvc_routes_add_sessions(msvc_http_t *http);
+/* GET /.well-known/jwks.json (auth role). */
+int msvc_routes_add_keys(msvc_http_t *http);
+
+/* The token part of the login and refresh answers: {"message", and
+ * "access_token", "token_type", "expires_in", plus "refresh_token" and
+ * "refresh_expires_in" when the result has a refresh token}. */
+void msvc_routes_write_tokens(msvc__buf_t *b, const char *message,
+                              const msvc_login_result_t *res);
 
 #endif

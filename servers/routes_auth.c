@@ -10,6 +10,8 @@
  * {"errors":{"current_password":"is incorrect"}}, not 401: the caller is
  * authenticated, one field of the body is wrong.  The lookup paths come
  * from wire/routes.h, which the HTTP resolver calls by the same names.
+ * The login answer gains refresh_token and refresh_expires_in when
+ * sessions are on (routes_sessions.c writes the token fields for both).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -113,15 +115,6 @@ static int prepare_login(msvc_request_t *rq) {
   return refuse_invalid(rq);
 }
 
-static void write_login(msvc__buf_t *b, const msvc_login_result_t *res) {
-  msvc__buf_puts(b, "{\"message\":\"Logged in successfully!\","
-                    "\"access_token\":\"Bearer ");
-  msvc__buf_puts(b, res->token); /* base64url and dots: no escaping */
-  msvc__buf_puts(b, "\",\"token_type\":\"Bearer\",\"expires_in\":");
-  msvc__buf_int(b, res->expires_in);
-  msvc__buf_puts(b, "}");
-}
-
 static int run_login(msvc_request_t *rq, unsigned flags) {
   msvc_call_t call = msvc_request_call(rq, flags);
   msvc_user_input_t in = msvc__wire_user_view(&rq->user_in);
@@ -134,7 +127,7 @@ static int run_login(msvc_request_t *rq, unsigned flags) {
     msvc_request_fail(rq, rc, rq->errs, NULL);
     return 0;
   }
-  write_login(&rq->out, res);
+  msvc_routes_write_tokens(&rq->out, "Logged in successfully!", res);
   msvc_login_result_free(res);
   msvc_request_json(rq, 200);
   return 0;

@@ -17,6 +17,7 @@
  * under load.
  */
 #include "server.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -42,6 +43,8 @@ typedef struct server_loop {
   msvc_http_loop_t http; /* embeds the h2o context */
   h2o_evloop_t *evloop;
   h2o_accept_ctx_t accept_ctx;
+  msvc_tls_t *tls;  /* NULL: plain HTTP */
+  unsigned tls_gen; /* of accept_ctx.ssl_ctx, see msvc_tls_ctx */
   h2o_socket_t *listener;
   int listen_fd; /* the listener's own dup of its socket */
   h2o_linklist_t conns;
@@ -84,20 +87,21 @@ void msvc_server_prepare_process(void) {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP); /* TLS reload, on the main thread */
   pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 /* ---- the listening socket ---------------------------------------------- */
 
-static void format_address(const struct sockaddr *sa, char *out, size_t len) {
+static void format_address(const struct sockaddr *sa, const char *scheme,
+                           char *out, size_t len) {
   char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
   socklen_t salen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                               : sizeof(struct sockaddr_in);
   getnameinfo(sa, salen, host, sizeof(host), port, sizeof(port),
               NI_NUMERICHOST | NI_NUMERICSERV);
-  snprintf(out, len,
-           sa->sa_family == AF_INET6 ? "http://[%s]:%s" : "http://%s:%s", host,
-           port);
+  snprintf(out, len, sa->sa_family == AF_INET6 ? "%s://[%s]:%s" : "%s://%s:%s",
+           scheme, host, port);
 }
 
 /* A TCP socket bound to sa, listening unless `probe`; -1 with errno.
@@ -148,7 +152,8 @@ static int bind_group(const struct addrinfo *ai, int n, int *fds,
 /* n listening sockets on host:port, one per loop, in fds[]; 0, or -1 with
  * the reason logged.  addr gets the address actually bound. */
 static int open_listeners(const char *name, const char *host, int port, int n,
-                          int *fds, char *addr, size_t addrlen) {
+                          int *fds, const char *scheme, char *addr,
+                          size_t addrlen) {
   struct addrinfo hints, *res = NULL, *ai;
   struct sockaddr_storage bound;
   char portstr[16];
@@ -174,7 +179,7 @@ static int open_listeners(const char *name, const char *host, int port, int n,
             strerror(err ? err : EADDRNOTAVAIL));
     return -1;
   }
-  format_address((struct sockaddr *)&bound, addr, addrlen);
+  format_address((struct sockaddr *)&bound, scheme, addr, addrlen);
   return 0;
 }
 
@@ -205,6 +210,9 @@ static void accept_one(server_loop_t *sl, int fd) {
   sl->nconns++;
   sock->on_close.cb = on_conn_close;
   sock->on_close.data = tc;
+  if (sl->tls != NULL) /* the current context, after a reload */
+    sl->accept_ctx.ssl_ctx =
+        msvc_tls_ctx(sl->tls, &sl->tls_gen, sl->accept_ctx.ssl_ctx);
   h2o_accept(&sl->accept_ctx, sock);
 }
 
@@ -309,6 +317,8 @@ static int loop_init(server_loop_t *sl, msvc_http_t *http, int fd,
   msvc_http_loop_init(&sl->http, http, sl->evloop, index);
   sl->accept_ctx.ctx = &sl->http.ctx;
   sl->accept_ctx.hosts = msvc_http_globalconf(http)->hosts;
+  sl->accept_ctx.ssl_ctx =
+      sl->tls != NULL ? msvc_tls_ctx(sl->tls, &sl->tls_gen, NULL) : NULL;
   h2o_linklist_init_anchor(&sl->conns);
   h2o_multithread_register_receiver(sl->http.ctx.queue, &sl->control,
                                     on_control);
@@ -363,14 +373,35 @@ static void *loop_main(void *arg) {
   return NULL;
 }
 
-static int wait_for_signal(const char *name) {
+/* SIGHUP: the TLS files are read again; new connections get them, open
+ * ones keep theirs, and bad files leave the old ones in use. */
+static void reload_tls(const char *name, msvc_tls_t *tls) {
+  char err[512] = "", desc[512];
+  if (tls == NULL) {
+    fprintf(stderr, "%s: SIGHUP received: nothing to reload (no TLS)\n", name);
+  } else if (msvc_tls_reload(tls, err, sizeof(err)) != 0) {
+    fprintf(stderr,
+            "%s: SIGHUP received: TLS not reloaded, keeping the "
+            "current certificate: %s\n",
+            name, err);
+  } else {
+    msvc_tls_describe(tls, desc, sizeof(desc));
+    fprintf(stderr, "%s: SIGHUP received: TLS reloaded: %s\n", name, desc);
+  }
+}
+
+static int wait_for_signal(const char *name, msvc_tls_t *tls) {
   sigset_t set;
   int sig = 0;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  while (sigwait(&set, &sig) != 0)
-    ;
+  sigaddset(&set, SIGHUP);
+  while (sigwait(&set, &sig) != 0 || sig == SIGHUP)
+    if (sig == SIGHUP) {
+      reload_tls(name, tls);
+      sig = 0;
+    }
   fprintf(stderr,
           "%s: %s received, stopping (waiting up to %d s for "
           "requests in flight)\n",
@@ -383,10 +414,11 @@ static int wait_for_signal(const char *name) {
  * every loop is serving, or -1 when one could not be started (the loops
  * that were are marked started, for stop_loops). */
 static int start_loops(server_loop_t *loops, int n, msvc_http_t *http,
-                       const int *fds) {
+                       const int *fds, msvc_tls_t *tls) {
   for (int i = 0; i < n; i++) {
     server_loop_t *sl = &loops[i];
     char tname[16];
+    sl->tls = tls;
     sl->init_http = http;
     sl->init_fd = fds[i];
     sl->init_index = (unsigned)i;
@@ -439,18 +471,26 @@ static void close_all(int *fds, int n) {
 int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
   msvc_app_t *app = msvc_http_app(http);
   int nloops = cfg->threads > 0 ? cfg->threads : 1;
-  char addr[128] = "?";
+  char addr[128] = "?", err[512] = "";
   server_loop_t *loops = calloc((size_t)nloops, sizeof(*loops));
   int *fds = calloc((size_t)nloops, sizeof(*fds));
+  msvc_tls_t *tls = NULL;
   int clean;
-  if (loops == NULL || fds == NULL ||
-      open_listeners(app->name, cfg->host, cfg->port, nloops, fds, addr,
-                     sizeof(addr)) != 0) {
+  if (msvc_tls_open(cfg, &tls, err, sizeof(err)) != 0) {
+    fprintf(stderr, "%s: cannot start: %s\n", app->name, err);
     free(loops);
     free(fds);
     return 1;
   }
-  if (start_loops(loops, nloops, http, fds) != 0) {
+  if (loops == NULL || fds == NULL ||
+      open_listeners(app->name, cfg->host, cfg->port, nloops, fds,
+                     tls != NULL ? "https" : "http", addr, sizeof(addr)) != 0) {
+    msvc_tls_free(tls);
+    free(loops);
+    free(fds);
+    return 1;
+  }
+  if (start_loops(loops, nloops, http, fds, tls) != 0) {
     fprintf(stderr, "%s: cannot start the event loops\n", app->name);
     close_all(fds, nloops);
     stop_loops(loops, nloops, app);
@@ -458,14 +498,19 @@ int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
   }
   close_all(fds, nloops); /* each loop holds its own dup */
   free(fds);
+  if (tls != NULL) {
+    msvc_tls_describe(tls, err, sizeof(err));
+    fprintf(stderr, "%s: %s\n", app->name, err);
+  }
   fprintf(stderr, "%s: listening on %s with %d event-loop threads\n", app->name,
           addr, nloops);
-  wait_for_signal(app->name);
+  wait_for_signal(app->name, tls);
   clean = stop_loops(loops, nloops, app);
   if (!clean)
     return 2; /* loops left as they are; the process is about to exit */
   for (int i = 0; i < nloops; i++)
     sem_destroy(&loops[i].ready);
   free(loops);
+  msvc_tls_free(tls); /* no loop or connection is left */
   return 0;
 }

@@ -7,7 +7,8 @@
  * loop has its own h2o context over the one h2o configuration of the
  * msvc_http_t.  SIGTERM or SIGINT starts a graceful shutdown: stop
  * accepting, let in-flight requests finish (at most MSVC_SERVER_DRAIN_MS),
- * close the idle keep-alive connections, then return.
+ * close the idle keep-alive connections, then return.  SIGHUP reads the
+ * TLS certificate and key again (tls.h) without dropping a connection.
  */
 #ifndef MSVC_SERVER_SERVER_H
 #define MSVC_SERVER_SERVER_H
@@ -16,7 +17,7 @@
 
 #define MSVC_SERVER_DRAIN_MS 10000
 
-/* Ignores SIGPIPE and blocks SIGTERM/SIGINT in the calling thread, so that
+/* Ignores SIGPIPE and blocks SIGTERM/SIGINT/SIGHUP in the calling thread, so that
  * every thread started afterwards (workers, loops) inherits the mask and
  * only msvc_server_run receives them.  Call first thing in main(). */
 void msvc_server_prepare_process(void);

@@ -2,6 +2,8 @@ module msvc/tests/ferretdb
 
 go 1.24
 
+toolchain go1.24.2
+
 require github.com/FerretDB/FerretDB v1.24.2
 
 require (

@@ -51,6 +51,9 @@ VECTORS_FILE = os.environ.get(
 DEPLOY = os.environ.get("MSVC_DEPLOY", "server")
 RESOLVER = os.environ.get("MSVC_RESOLVER", "cached")
 DATABASE_URL = os.environ.get("MSVC_DATABASE_URL", "")
+# MSVC_JWT_ALGORITHM (ES256 | RS256) runs every deployment with that
+# JWT_ALGORITHM (the http.split.es256 case); unset: the default, HS256.
+JWT_ALGORITHM = os.environ.get("MSVC_JWT_ALGORITHM", "")
 SERVER_BIN = os.environ.get("MSVC_SERVER_BIN", "")
 AUTH_BIN = os.environ.get("MSVC_AUTH_BIN", "")
 POST_BIN = os.environ.get("MSVC_POST_BIN", "")
@@ -74,6 +77,16 @@ PUBLIC_USER_KEYS = {"id", "name", "email"}
 POST_KEYS = {"id", "user_id", "title", "content", "created_at", "updated_at",
              "user"}
 
+# The seed's login answer and token claims, and exactly what sessions (on by
+# default) add to them; the token header may then also carry "kid".
+LOGIN_KEYS = {"message", "access_token", "token_type", "expires_in"}
+SESSION_LOGIN_KEYS = {"refresh_token", "refresh_expires_in"}
+CLAIM_KEYS = {"id", "name", "email", "iat", "exp"}
+SESSION_CLAIM_KEYS = {"sid", "jti"}
+HEADER_KEYS = {"alg", "typ"}
+SESSION_KEYS = {"id", "created_at", "last_used_at", "expires_at",
+                "user_agent", "ip", "current"}
+
 # Settings the executables read from the environment: never inherited from
 # whoever runs the suite, only set by the harness.
 CONFIG_VARS = (
@@ -82,7 +95,11 @@ CONFIG_VARS = (
     "PASSWORD_COST", "LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT",
     "STORE_TIMEOUT_MS", "AUTH_MICRO_URL", "USER_RESOLVER", "CACHE_SIZE",
     "CACHE_TTL", "UPSTREAM_TIMEOUT_MS", "ALLOW_ANONYMOUS_LOOKUPS",
-    "ACCESS_LOG")
+    "ACCESS_LOG", "SESSIONS", "REFRESH_TTL", "REFRESH_GRACE",
+    "JWT_ALGORITHM", "JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE",
+    "SERVICE_SECRET", "SERVICE_SECRET_FILE", "JWKS_REFRESH",
+    "JWT_SECRET_FILE", "DATABASE_URL_FILE", "REQUIRE_STRONG_SECRET",
+    "CORS_ORIGINS", "TLS_CERT", "TLS_KEY", "UPSTREAM_CA_FILE")
 
 stats = {"responses_checked": 0}
 _stats_lock = threading.Lock()
@@ -556,6 +573,8 @@ class Deployment:
                 "PASSWORD_COST": "4", "ACCESS_LOG": "1"}
         if secret is not None:
             base["JWT_SECRET"] = secret
+        if JWT_ALGORITHM:
+            base["JWT_ALGORITHM"] = JWT_ALGORITHM
         base.update(env or {})
         os.makedirs(base["DATA_DIR"], exist_ok=True)
         if self.mode == "server":
@@ -843,6 +862,31 @@ class DeployedTestCase(unittest.TestCase):
             self.assertEqual(post["title"], title)
         if content is not None:
             self.assertEqual(post["content"], content)
+
+    def assertLoginAnswer(self, answer, sessions=True):
+        """The login (or refresh) answer's exact key set: the seed's, plus
+        the refresh token when sessions are on."""
+        want = LOGIN_KEYS | (SESSION_LOGIN_KEYS if sessions else set())
+        self.assertEqual(set(answer), want, answer)
+        if sessions:
+            self.assertIsInstance(answer["refresh_token"], str)
+            self.assertGreaterEqual(len(answer["refresh_token"]), 43)
+            self.assertIsInstance(answer["refresh_expires_in"], int)
+            self.assertGreater(answer["refresh_expires_in"], 0)
+
+    def assertTokenShape(self, token, sessions=True):
+        """A user token's exact header and claim sets (seed's + sessions')."""
+        header, claims, _ = jwt_parts(token)
+        self.assertTrue(set(header) <= HEADER_KEYS | {"kid"}, header)
+        self.assertTrue(HEADER_KEYS <= set(header), header)
+        want = CLAIM_KEYS | (SESSION_CLAIM_KEYS if sessions else set())
+        self.assertEqual(set(claims), want, claims)
+        if sessions:
+            self.assertIsInstance(claims["sid"], str)
+            self.assertRegex(claims["sid"], OBJECT_ID)
+            self.assertIsInstance(claims["jti"], str)
+            self.assertTrue(claims["jti"])
+        return header, claims
 
     def assertError(self, resp, status, message=None):
         self.assertEqual(resp.status, status, resp)

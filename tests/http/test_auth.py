@@ -127,6 +127,7 @@ class Register(DeployedTestCase):
 
 
 class Login(DeployedTestCase):
+    SESSIONS = True  # the login answer carries a refresh token
 
     @classmethod
     def setUpClass(cls):
@@ -144,8 +145,7 @@ class Login(DeployedTestCase):
                       {"email": self.email, "password": PASSWORD})
         after = int(time.time())
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(set(r.json), {"message", "access_token",
-                                       "token_type", "expires_in"})
+        self.assertLoginAnswer(r.json, sessions=self.SESSIONS)
         self.assertEqual(r.json["message"], "Logged in successfully!")
         self.assertEqual(r.json["token_type"], "Bearer")
         self.assertIsInstance(r.json["expires_in"], int)
@@ -155,7 +155,7 @@ class Login(DeployedTestCase):
         header, claims, _ = h.jwt_parts(token)
         self.assertEqual(header["alg"], "HS256")
         self.assertTrue(h.hs256_valid(token, h.TEST_SECRET))
-        self.assertEqual(set(claims), {"id", "name", "email", "iat", "exp"})
+        self.assertTokenShape(token, sessions=self.SESSIONS)
         self.assertEqual(claims["id"], self.user["id"])
         self.assertEqual(claims["name"], "Login User")
         self.assertEqual(claims["email"], self.email)
@@ -194,10 +194,10 @@ class Login(DeployedTestCase):
         r = self.auth("POST", "/api/auth/login",
                       {"email": self.email, "password": PASSWORD})
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(set(r.json), {"message", "access_token",
-                                       "token_type", "expires_in"})
+        self.assertLoginAnswer(r.json, sessions=self.SESSIONS)
         self.assertEqual(r.json["message"], "Logged in successfully!")
         token = r.json["access_token"].split(" ", 1)[1]
+        self.assertTokenShape(token, sessions=self.SESSIONS)
         r = self.auth("GET", "/api/auth/user", token=token)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json, {"user": self.user})
@@ -217,6 +217,24 @@ class Login(DeployedTestCase):
         self.assertError(r, 409)
         r = self.auth("POST", "/api/auth/register", {"name": 1})
         self.assertValidation(r, {"name", "email", "password"})
+
+
+class LoginSeedMode(Login):
+    """SESSIONS=off: the login answer and the token's claims are exactly the
+    seed's, nothing added."""
+    ENV = {"SESSIONS": "off"}
+    SESSIONS = False
+
+    def test_refresh_and_sessions_answer_404(self):
+        r = self.auth("POST", "/api/token/refresh", {"refresh_token": "x" * 43})
+        self.assertError(r, 404, "Sessions are disabled")
+        token = self.login(self.email)
+        r = self.auth("GET", "/api/sessions", token=token)
+        self.assertError(r, 404, "Sessions are disabled")
+        # Logging out is harmless: there is nothing to end.
+        r = self.auth("POST", "/api/logout", token=token)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json, {"message": "Logged out"})
 
 
 class Profile(DeployedTestCase):

@@ -136,11 +136,14 @@ class Configuration(unittest.TestCase):
             self.assertEqual(out.returncode, 0, out)
             text = (out.stdout + out.stderr).decode("utf-8", "replace")
             want = ["PORT", "DATABASE_URL", "JWT_SECRET", "--port",
-                    "--database-url", "--jwt-secret"]
+                    "--database-url", "--jwt-secret", "JWT_ALGORITHM",
+                    "SERVICE_SECRET", "CORS_ORIGINS"]
             if name == "msvc-post":
-                want += ["AUTH_MICRO_URL", "USER_RESOLVER"]
+                want += ["AUTH_MICRO_URL", "USER_RESOLVER", "JWKS_REFRESH"]
             else:
-                want += ["ALLOW_ANONYMOUS_LOOKUPS"]
+                want += ["ALLOW_ANONYMOUS_LOOKUPS", "SESSIONS", "REFRESH_TTL",
+                         "REFRESH_GRACE", "JWT_PRIVATE_KEY_FILE",
+                         "JWT_PUBLIC_KEY_FILE"]
             for w in want:
                 self.assertRegex(text, r"(?<![A-Z_-])" + re.escape(w),
                                  "%s --help does not mention %s" % (name, w))

@@ -201,7 +201,8 @@ class SeedVectors(DeployedTestCase):
         self.assertTrue(h.hs256_valid(u["token"], self.SECRET))
         header, claims, _ = h.jwt_parts(u["token"])
         self.assertEqual(header.get("alg"), "HS256")
-        self.assertEqual(set(claims), set(self.claims))
+        # The seed's claims, plus exactly sid and jti (sessions are on).
+        self.assertEqual(set(claims), set(self.claims) | h.SESSION_CLAIM_KEYS)
 
 
 if __name__ == "__main__":

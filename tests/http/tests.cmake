@@ -4,8 +4,12 @@
 #   http.server             msvc-server on SQLite
 #   http.split.<strategy>   two msvc-auth behind one msvc-post, for each
 #                           user resolver (individual, batch, cached)
+#   http.split.es256        one msvc-auth signing ES256 behind msvc-post,
+#                           which verifies with the published keys: the
+#                           key suite (test_keys.py: rotation, JWKS, auth
+#                           down) and the session suite
 #   http.server.mongo       msvc-server on FerretDB (fixture "ferretdb" of
-#                           tests/mongo/tests.cmake)
+#                           tests/mongo/tests.cmake); the sessions suite too
 # An executable whose target does not exist makes its cases skip (77).
 find_program(MSVC_PYTHON3 NAMES python3)
 if(NOT MSVC_PYTHON3)
@@ -45,6 +49,9 @@ foreach(strategy individual batch cached)
   msvc_http_test(http.split.${strategy}
     ENV MSVC_DEPLOY=split MSVC_RESOLVER=${strategy})
 endforeach()
+msvc_http_test(http.split.es256
+  ENV MSVC_DEPLOY=split MSVC_JWT_ALGORITHM=ES256
+  COMMAND ${MSVC_HTTP_RUN} test_keys test_sessions)
 
 # tests/mongo/tests.cmake is included after this file (glob order), so its
 # variables are not set yet: the same fixture directory is named here.

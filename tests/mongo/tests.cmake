@@ -19,8 +19,11 @@ set(MSVC_FERRETDB_DIR ${CMAKE_BINARY_DIR}/ferretdb/run)
 
 # The Go toolchain builds the launcher on the first run (ferretdb.sh
 # build); without one the MongoDB tests skip, which is worth saying now.
-# scripts/deps.sh --test fetches one into ~/.cache/msvc/go when none is found.
-find_program(MSVC_GO NAMES go PATHS /usr/local/go/bin $ENV{HOME}/.cache/msvc/go/bin)
+# scripts/deps.sh --test links ~/.cache/msvc/go to one when the machine
+# has none recent enough (a Go >= 1.21 fetches it through GOTOOLCHAIN), so
+# that one is looked for first: PATH may hold an older go (Debian's 1.19).
+find_program(MSVC_GO NAMES go PATHS $ENV{HOME}/.cache/msvc/go/bin NO_DEFAULT_PATH)
+find_program(MSVC_GO NAMES go PATHS /usr/local/go/bin)
 set(MSVC_FERRETDB_ENV "MSVC_FERRETDB=${MSVC_FERRETDB_BIN}")
 if(MSVC_GO)
   list(APPEND MSVC_FERRETDB_ENV "GO=${MSVC_GO}")

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -14,6 +15,12 @@
 #include "testutil.h"
 
 #define SECRET "s3cr3t-do-not-print-7f2a"
+#define FILE_URL "sqlite:/tmp/from-a-file.db"
+
+/* Files the *_FILE settings read, made by main() in a temporary
+ * directory: SECRET and FILE_URL, each followed by a newline. */
+static char secret_file[256];
+static char url_file[256];
 
 typedef struct flag_case {
   const char *flag;
@@ -49,6 +56,24 @@ static const flag_case_t flags[] = {
     {"upstream-timeout-ms", "UPSTREAM_TIMEOUT_MS", "99", POST_ONLY},
     {"allow-anonymous-lookups", "ALLOW_ANONYMOUS_LOOKUPS", "1", ACCOUNTS},
     {"access-log", "ACCESS_LOG", "0", ANY},
+    {"cors-origins", "CORS_ORIGINS", "https://a.example,http://127.0.0.1:8080",
+     ANY},
+    {"sessions", "SESSIONS", "off", ACCOUNTS},
+    {"refresh-ttl", "REFRESH_TTL", "86400", ACCOUNTS},
+    {"refresh-grace", "REFRESH_GRACE", "0", ACCOUNTS},
+    {"jwt-algorithm", "JWT_ALGORITHM", "ES256", ANY},
+    {"jwt-private-key-file", "JWT_PRIVATE_KEY_FILE", "/k/a.pem,/k/b.pem",
+     ACCOUNTS},
+    {"jwt-public-key-file", "JWT_PUBLIC_KEY_FILE", "/k/old.pem", ACCOUNTS},
+    {"service-secret", "SERVICE_SECRET", SECRET, ANY},
+    {"service-secret-file", "SERVICE_SECRET_FILE", secret_file, ANY},
+    {"jwt-secret-file", "JWT_SECRET_FILE", secret_file, ANY},
+    {"database-url-file", "DATABASE_URL_FILE", url_file, ANY},
+    {"require-strong-secret", "REQUIRE_STRONG_SECRET", "1", ANY},
+    {"jwks-refresh", "JWKS_REFRESH", "60", POST_ONLY},
+    {"tls-cert", "TLS_CERT", "/etc/msvc/cert.pem", ANY},
+    {"tls-key", "TLS_KEY", "/etc/msvc/key.pem", ANY},
+    {"upstream-ca-file", "UPSTREAM_CA_FILE", "/etc/msvc/ca.pem", POST_ONLY},
 };
 
 static const unsigned roles[] = {MSVC_ROLE_ALL, MSVC_ROLE_AUTH, MSVC_ROLE_POST};
@@ -104,7 +129,7 @@ static void test_defaults(void) {
     CHECK_EQ_INT(cfg.queue_size, 256);
     CHECK_EQ_INT(cfg.max_body, 65536);
     CHECK_EQ_STR(cfg.password_scheme, "bcrypt");
-    CHECK_EQ_INT(cfg.password_cost, 10);
+    CHECK_EQ_INT(cfg.password_cost, 0); /* each scheme's own default */
     CHECK_EQ_INT(cfg.login_max_failures, 5);
     CHECK_EQ_INT(cfg.login_lockout, 60);
     CHECK_EQ_INT(cfg.store_timeout_ms, 5000);
@@ -115,6 +140,21 @@ static void test_defaults(void) {
     CHECK_EQ_INT(cfg.upstream_timeout_ms, 1000);
     CHECK_EQ_INT(cfg.allow_anonymous_lookups, 0);
     CHECK_EQ_INT(cfg.access_log, 1);
+    CHECK_EQ_STR(cfg.cors_origins, "*");
+    CHECK_EQ_INT(cfg.sessions, 1);
+    CHECK_EQ_INT(cfg.refresh_ttl, 2592000);
+    CHECK_EQ_INT(cfg.refresh_grace, 10);
+    CHECK_EQ_STR(cfg.jwt_algorithm, "HS256");
+    CHECK(cfg.jwt_private_key_file == NULL);
+    CHECK(cfg.jwt_public_key_file == NULL);
+    CHECK(cfg.service_secret == NULL);
+    CHECK(cfg.service_secret_file == NULL);
+    CHECK_EQ_INT(cfg.jwks_refresh, 300);
+    CHECK(cfg.jwt_secret_file == NULL);
+    CHECK(cfg.database_url_file == NULL);
+    CHECK_EQ_INT(cfg.require_strong_secret, 0);
+    CHECK_EQ_INT(msvc_config_origin(&cfg, "jwt-secret"), MSVC_FROM_DEFAULT);
+    CHECK_EQ_INT(msvc_config_origin(&cfg, "database-url"), MSVC_FROM_DEFAULT);
     msvc_config_clear(&cfg);
     CHECK(cfg.host == NULL && cfg.port == 0);
     msvc_config_clear(&cfg); /* twice is harmless */
@@ -229,6 +269,57 @@ static void test_values_land(void) {
   CHECK_EQ_INT(cfg.access_log, 0);
   CHECK_EQ_INT(cfg.max_body, 1024);
   msvc_config_clear(&cfg);
+}
+
+/* The session and key settings: values land, bad ones are refused by
+ * name, and a service secret is never echoed. */
+static void test_session_and_key_settings(void) {
+  msvc_config_t cfg;
+  char err[256];
+  const char *auth[] = {"--sessions=off",
+                        "--refresh-ttl",
+                        "60",
+                        "--refresh-grace=300",
+                        "--jwt-algorithm",
+                        "RS256",
+                        "--jwt-private-key-file=/k/a.pem,/k/b.pem",
+                        "--service-secret",
+                        SECRET,
+                        NULL};
+  const char *post[] = {"--jwt-algorithm=ES256", "--jwks-refresh", "10", NULL};
+  const char *env[] = {"SESSIONS=0", "REFRESH_GRACE=3", NULL};
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_AUTH, auth, NULL, err, sizeof(err)), 0);
+  CHECK_EQ_INT(cfg.sessions, 0);
+  CHECK_EQ_INT(cfg.refresh_ttl, 60);
+  CHECK_EQ_INT(cfg.refresh_grace, 300);
+  CHECK_EQ_STR(cfg.jwt_algorithm, "RS256");
+  CHECK_EQ_STR(cfg.jwt_private_key_file, "/k/a.pem,/k/b.pem");
+  CHECK_EQ_STR(cfg.service_secret, SECRET);
+  msvc_config_clear(&cfg);
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_POST, post, NULL, err, sizeof(err)), 0);
+  CHECK_EQ_STR(cfg.jwt_algorithm, "ES256");
+  CHECK_EQ_INT(cfg.jwks_refresh, 10);
+  msvc_config_clear(&cfg);
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_ALL, NULL, env, err, sizeof(err)), 0);
+  CHECK_EQ_INT(cfg.sessions, 0);
+  CHECK_EQ_INT(cfg.refresh_grace, 3);
+  msvc_config_clear(&cfg);
+  {
+    const char *a[] = {"--jwt-algorithm", "none", NULL};
+    const char *b[] = {"--jwt-algorithm=HS512", NULL};
+    const char *c[] = {"--refresh-ttl=59", NULL};
+    const char *d[] = {"--refresh-grace", "301", NULL};
+    const char *e[] = {"--sessions=maybe", NULL};
+    const char *f[] = {"--jwks-refresh=5", NULL};
+    const char *g[] = {"--sessions", NULL};
+    refused(MSVC_ROLE_AUTH, a, NULL, "--jwt-algorithm");
+    refused(MSVC_ROLE_ALL, b, NULL, "HS256, ES256, RS256");
+    refused(MSVC_ROLE_AUTH, c, NULL, "--refresh-ttl");
+    refused(MSVC_ROLE_ALL, d, NULL, "--refresh-grace");
+    refused(MSVC_ROLE_ALL, e, NULL, "--sessions");
+    refused(MSVC_ROLE_POST, f, NULL, "--jwks-refresh");
+    refused(MSVC_ROLE_POST, g, NULL, "--sessions");
+  }
 }
 
 static void test_booleans(void) {
@@ -354,6 +445,167 @@ static void test_bad_strings(void) {
                0);
   CHECK_EQ_INT(cfg.password_cost, 0);
   msvc_config_clear(&cfg);
+}
+
+static void write_file(const char *path, const char *data, size_t len,
+                       mode_t mode) {
+  FILE *f = fopen(path, "wb");
+  if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0 ||
+      chmod(path, mode) != 0) {
+    perror(path);
+    abort();
+  }
+}
+
+static char *warnings_of(const msvc_config_t *cfg) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (f == NULL)
+    abort();
+  msvc_config_warnings(cfg, "prog", f);
+  fclose(f);
+  return text;
+}
+
+/* JWT_SECRET_FILE, SERVICE_SECRET_FILE, DATABASE_URL_FILE: the file's
+ * content without its final newline fills the plain setting; a flag wins
+ * over a variable, two of one kind are refused; a bad file is named, its
+ * content never shown. */
+static void test_secret_files(void) {
+  msvc_config_t cfg;
+  char err[256], e1[320], e2[320], e3[320], dir[256], path[320];
+  snprintf(e1, sizeof(e1), "JWT_SECRET_FILE=%s", secret_file);
+  snprintf(e2, sizeof(e2), "DATABASE_URL_FILE=%s", url_file);
+  snprintf(e3, sizeof(e3), "SERVICE_SECRET_FILE=%s", secret_file);
+  const char *env[] = {e1, e2, e3, NULL};
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_ALL, NULL, env, err, sizeof(err)), 0);
+  CHECK_EQ_STR(cfg.jwt_secret, SECRET);
+  CHECK_EQ_STR(cfg.service_secret, SECRET);
+  CHECK_EQ_STR(cfg.database_url, FILE_URL);
+  CHECK_EQ_STR(cfg.jwt_secret_file, secret_file);
+  CHECK_EQ_INT(msvc_config_origin(&cfg, "jwt-secret"), MSVC_FROM_FILE);
+  CHECK_EQ_INT(msvc_config_origin(&cfg, "service-secret"), MSVC_FROM_FILE);
+  CHECK_EQ_INT(msvc_config_origin(&cfg, "database-url"), MSVC_FROM_FILE);
+  CHECK_EQ_INT(msvc_config_origin(&cfg, "jwt-secret-file"), MSVC_FROM_ENV);
+  CHECK_EQ_INT(msvc_config_origin(&cfg, "no-such-flag"), MSVC_FROM_DEFAULT);
+  msvc_config_clear(&cfg);
+
+  /* The flags, in both forms. */
+  const char *flags_[] = {"--jwt-secret-file", secret_file, NULL};
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_POST, flags_, NULL, err, sizeof(err)), 0);
+  CHECK_EQ_STR(cfg.jwt_secret, SECRET);
+  msvc_config_clear(&cfg);
+
+  /* A flag wins over a variable, whichever of the pair each is. */
+  const char *jwt_env[] = {"JWT_SECRET=from-the-environment", NULL};
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_AUTH, flags_, jwt_env, err, sizeof(err)),
+               0);
+  CHECK_EQ_STR(cfg.jwt_secret, SECRET);
+  msvc_config_clear(&cfg);
+  const char *plain_flag[] = {"--jwt-secret=from-the-flag", NULL};
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_AUTH, plain_flag, env, err, sizeof(err)),
+               0);
+  CHECK_EQ_STR(cfg.jwt_secret, "from-the-flag");
+  CHECK_EQ_INT(msvc_config_origin(&cfg, "jwt-secret"), MSVC_FROM_FLAG);
+  CHECK(cfg.jwt_secret_file == NULL); /* not read, not claimed */
+  msvc_config_clear(&cfg);
+
+  /* Both of a pair from one source: refused, naming both. */
+  const char *both_env[] = {e1, "JWT_SECRET=" SECRET, NULL};
+  refused(MSVC_ROLE_ALL, NULL, both_env, "JWT_SECRET and JWT_SECRET_FILE");
+  const char *both_flags[] = {"--database-url=sqlite:x.db",
+                              "--database-url-file", url_file, NULL};
+  refused(MSVC_ROLE_ALL, both_flags, NULL,
+          "--database-url and --database-url-file");
+  const char *both_svc[] = {e3, "SERVICE_SECRET=x", NULL};
+  refused(MSVC_ROLE_POST, NULL, both_svc, "SERVICE_SECRET_FILE");
+
+  /* Bad files: named with the setting, content never echoed. */
+  snprintf(dir, sizeof(dir), "%s", secret_file);
+  *strrchr(dir, '/') = '\0';
+  const char *missing[] = {"--jwt-secret-file=/nonexistent/msvc/secret", NULL};
+  refused(MSVC_ROLE_ALL, missing, NULL, "--jwt-secret-file");
+  refused(MSVC_ROLE_ALL, missing, NULL, "/nonexistent/msvc/secret");
+  snprintf(path, sizeof(path), "%s/empty", dir);
+  write_file(path, " \n\n", 3, 0600);
+  const char *empty[] = {"--database-url-file", path, NULL};
+  refused(MSVC_ROLE_ALL, empty, NULL, "empty");
+  snprintf(path, sizeof(path), "%s/nul", dir);
+  write_file(path, SECRET "\0x\n", sizeof(SECRET) + 2, 0600);
+  refused(MSVC_ROLE_ALL, empty, NULL, "NUL");
+  {
+    size_t big = 65537;
+    char *data = malloc(big);
+    memset(data, 'a', big);
+    snprintf(path, sizeof(path), "%s/big", dir);
+    write_file(path, data, big, 0600);
+    free(data);
+    refused(MSVC_ROLE_ALL, empty, NULL, "larger");
+  }
+  const char *a_dir[] = {"--jwt-secret-file", dir, NULL};
+  refused(MSVC_ROLE_ALL, a_dir, NULL, "--jwt-secret-file");
+  /* Only white space inside a secret survives: the end is trimmed. */
+  snprintf(path, sizeof(path), "%s/spaces", dir);
+  write_file(path, " a b\t\r\n", 7, 0600);
+  const char *spaces[] = {"--jwt-secret-file", path, NULL};
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_ALL, spaces, NULL, err, sizeof(err)), 0);
+  CHECK_EQ_STR(cfg.jwt_secret, " a b");
+  msvc_config_clear(&cfg);
+}
+
+/* msvc_config_warnings: secrets on the command line, a password in a
+ * database URL there, a secret file others can read. */
+static void test_secret_warnings(void) {
+  msvc_config_t cfg;
+  char err[256], path[300], *text;
+  const char *flag[] = {"--jwt-secret", SECRET, "--service-secret=" SECRET,
+                        NULL};
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_ALL, flag, NULL, err, sizeof(err)), 0);
+  text = warnings_of(&cfg);
+  CHECK(strstr(text, "prog: warning: the value of --jwt-secret on the "
+                     "command line is visible") != NULL);
+  CHECK(strstr(text, "JWT_SECRET_FILE") != NULL);
+  CHECK(strstr(text, "--service-secret on the command line") != NULL);
+  CHECK(strstr(text, SECRET) == NULL);
+  free(text);
+  msvc_config_clear(&cfg);
+  /* The same secrets from the environment or a private file: nothing. */
+  const char *env[] = {"JWT_SECRET=" SECRET, NULL};
+  const char *file[] = {"--service-secret-file", secret_file, NULL};
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_ALL, file, env, err, sizeof(err)), 0);
+  text = warnings_of(&cfg);
+  CHECK_EQ_STR(text, "");
+  free(text);
+  msvc_config_clear(&cfg);
+  /* A database URL: only when it carries a password. */
+  const char *url_pw[] = {"--database-url=mongodb://u:pw@db:27017/x", NULL};
+  const char *url_user[] = {"--database-url=mongodb://u@db:27017/x?a=b@c:d",
+                            NULL};
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_ALL, url_pw, NULL, err, sizeof(err)), 0);
+  text = warnings_of(&cfg);
+  CHECK(strstr(text, "--database-url on the command line") != NULL);
+  CHECK(strstr(text, "DATABASE_URL_FILE") != NULL);
+  CHECK(strstr(text, "pw@") == NULL);
+  free(text);
+  msvc_config_clear(&cfg);
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_ALL, url_user, NULL, err, sizeof(err)), 0);
+  text = warnings_of(&cfg);
+  CHECK_EQ_STR(text, "");
+  free(text);
+  msvc_config_clear(&cfg);
+  /* A secret file that others may read. */
+  snprintf(path, sizeof(path), "%s.open", secret_file);
+  write_file(path, SECRET "\n", sizeof(SECRET), 0644);
+  const char *open_file[] = {"--jwt-secret-file", path, NULL};
+  CHECK_EQ_INT(load(&cfg, MSVC_ROLE_AUTH, open_file, NULL, err, sizeof(err)),
+               0);
+  text = warnings_of(&cfg);
+  CHECK(strstr(text, "(JWT_SECRET_FILE) is readable by other users") != NULL);
+  CHECK(strstr(text, "644") != NULL);
+  free(text);
+  msvc_config_clear(&cfg);
+  unlink(path);
 }
 
 static void test_bad_arguments(void) {
@@ -528,21 +780,56 @@ static void test_usage(void) {
   CHECK(strstr(server, "bcrypt, yescrypt") != NULL);
   CHECK(strstr(server, "1 to 65535") != NULL);
   CHECK(strstr(server, "1024 to 16777216") != NULL);
+  CHECK(strstr(server, "HS256, ES256, RS256") != NULL);
+  CHECK(strstr(server, "2592000") != NULL);
+  CHECK(strstr(server, "(generated, DATA_DIR/jwt-<alg>-<date>.pem)") != NULL);
+  CHECK(strstr(post, "JWKS_REFRESH") != NULL);
   free(post);
   free(server);
   msvc_config_usage(MSVC_ROLE_ALL, "x", NULL); /* no stream: nothing */
 }
 
+/* The files test_every_flag and test_secret_files read. */
+static char tmp_dir[64];
+
+static void make_files(void) {
+  snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/msvc-test-config-XXXXXX");
+  if (mkdtemp(tmp_dir) == NULL) {
+    perror("mkdtemp");
+    abort();
+  }
+  snprintf(secret_file, sizeof(secret_file), "%s/secret", tmp_dir);
+  snprintf(url_file, sizeof(url_file), "%s/url", tmp_dir);
+  write_file(secret_file, SECRET "\n", sizeof(SECRET), 0600);
+  write_file(url_file, FILE_URL "\n", sizeof(FILE_URL), 0600);
+}
+
+static void remove_files(void) {
+  static const char *const names[] = {"secret", "url", "empty",
+                                      "nul",    "big", "spaces"};
+  char path[128];
+  for (size_t i = 0; i < MSVC__ARRAY_SIZE(names); i++) {
+    snprintf(path, sizeof(path), "%s/%s", tmp_dir, names[i]);
+    unlink(path);
+  }
+  rmdir(tmp_dir);
+}
+
 int main(void) {
+  make_files();
   RUN(test_defaults);
   RUN(test_every_flag);
   RUN(test_precedence);
   RUN(test_values_land);
+  RUN(test_session_and_key_settings);
   RUN(test_booleans);
   RUN(test_bad_numbers);
   RUN(test_bad_strings);
+  RUN(test_secret_files);
+  RUN(test_secret_warnings);
   RUN(test_bad_arguments);
   RUN(test_help_and_version);
   RUN(test_usage);
+  remove_files();
   TEST_MAIN_END();
 }

@@ -149,9 +149,14 @@ class SecretsCase(unittest.TestCase):
         log = p.log_text()
         self.assertIn("JWT secret read from %s (JWT_SECRET_FILE)"
                       % os.path.realpath(paths["jwt.secret"]), log)
+        # mongo-c-driver's own start-up lines aside (under the sanitizers
+        # it warns "Falling back to malloc for counters" when loaded), which
+        # say nothing about the secrets.
+        own = "\n".join(line for line in log.splitlines()
+                        if " mongoc: " not in line)
         for noise in ("WARNING", "visible to every user",
                       "readable by other users"):
-            self.assertNotIn(noise, log)
+            self.assertNotIn(noise, own)
         for value in (secret, service):
             self.assertNotIn(value, log)
         self.assertEqual(p.stop(), 0, p.log_tail())

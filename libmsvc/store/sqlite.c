@@ -972,18 +972,35 @@ static char *ids_json(const msvc_id_t *ids, size_t n) {
   return json;
 }
 
-/* Steps s, filling out[0..n) with users; the number read in *got. */
-static int read_users(conn_t *c, sqlite3_stmt *s, msvc_user_t *const *out,
-                      size_t n, size_t *got) {
+static int session_from_row(sqlite3_stmt *s, msvc_session_t *out);
+
+/* Steps s, filling slot i of the array `out` (n slots) for row i through
+ * from_row, which knows the array's element type; the number read in
+ * *got.  The one loop behind users, posts and sessions. */
+static int read_rows(conn_t *c, sqlite3_stmt *s, const void *out, size_t n,
+                     int (*from_row)(sqlite3_stmt *, const void *, size_t),
+                     size_t *got) {
   int rc = SQLITE_OK;
   *got = 0;
   while (*got < n && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    int err = user_from_row(s, out[*got]);
+    int err = from_row(s, out, *got);
     if (err != 0)
       return err;
     (*got)++;
   }
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(c->db, rc);
+}
+
+static int user_row(sqlite3_stmt *s, const void *out, size_t i) {
+  return user_from_row(s, ((msvc_user_t *const *)out)[i]);
+}
+
+static int post_row(sqlite3_stmt *s, const void *out, size_t i) {
+  return post_from_row(s, ((msvc_post_t *const *)out)[i]);
+}
+
+static int session_row(sqlite3_stmt *s, const void *out, size_t i) {
+  return session_from_row(s, ((msvc_session_t *const *)out)[i]);
 }
 
 /* `IN (SELECT ...)` makes the set distinct, so each user comes once. */
@@ -1004,7 +1021,8 @@ static int sqlite_users_find_many(void *ctx, const msvc_id_t *ids, size_t n,
   }
   s = c->stmt[MSVC__SQL_USERS_MANY];
   rc = bind_str(s, 1, json);
-  rc = rc == SQLITE_OK ? read_users(c, s, out, n, &got) : db_error(c->db, rc);
+  rc = rc == SQLITE_OK ? read_rows(c, s, out, n, user_row, &got)
+                       : db_error(c->db, rc);
   stmt_done(s);
   release(ctx, c);
   free(json);
@@ -1108,20 +1126,6 @@ static int bind_list(sqlite3_stmt *s, const msvc_post_query_t *q,
   return rc;
 }
 
-/* Steps s, filling out[0..n) with posts; the number read in *got. */
-static int read_posts(conn_t *c, sqlite3_stmt *s, msvc_post_t *const *out,
-                      size_t n, size_t *got) {
-  int rc = SQLITE_OK;
-  *got = 0;
-  while (*got < n && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    int err = post_from_row(s, out[*got]);
-    if (err != 0)
-      return err;
-    (*got)++;
-  }
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(c->db, rc);
-}
-
 static int sqlite_post_list(void *ctx, const msvc_post_query_t *q,
                             msvc_post_t *const *out, size_t *nout) {
   char cursor_id[MSVC_ID_SIZE], user_id[MSVC_ID_SIZE];
@@ -1137,7 +1141,7 @@ static int sqlite_post_list(void *ctx, const msvc_post_query_t *q,
   s = c->stmt[user_id[0] != '\0' ? MSVC__SQL_POST_LIST_BY_USER
                                  : MSVC__SQL_POST_LIST];
   rc = bind_list(s, q, cursor_id, user_id);
-  rc = rc == SQLITE_OK ? read_posts(c, s, out, q->limit, &got)
+  rc = rc == SQLITE_OK ? read_rows(c, s, out, q->limit, post_row, &got)
                        : db_error(c->db, rc);
   stmt_done(s);
   release(ctx, c);
@@ -1296,20 +1300,6 @@ static int sqlite_sessions_revoke(void *ctx, const char *user_id,
   return rc;
 }
 
-/* Steps s, filling out[0..n) with sessions; the number read in *got. */
-static int read_sessions(conn_t *c, sqlite3_stmt *s, msvc_session_t *const *out,
-                         size_t n, size_t *got) {
-  int rc = SQLITE_OK;
-  *got = 0;
-  while (*got < n && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    int err = session_from_row(s, out[*got]);
-    if (err != 0)
-      return err;
-    (*got)++;
-  }
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(c->db, rc);
-}
-
 static int sqlite_sessions_list(void *ctx, const char *user_id, int64_t now,
                                 msvc_session_t *const *out, size_t max,
                                 size_t *nout) {
@@ -1325,7 +1315,7 @@ static int sqlite_sessions_list(void *ctx, const char *user_id, int64_t now,
   s = c->stmt[MSVC__SQL_SESSIONS_LIST];
   rc = bind_id(s, 1, uid) | sqlite3_bind_int64(s, 2, now) |
        sqlite3_bind_int64(s, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-  rc = rc == SQLITE_OK ? read_sessions(c, s, out, max, &got)
+  rc = rc == SQLITE_OK ? read_rows(c, s, out, max, session_row, &got)
                        : db_error(c->db, rc);
   stmt_done(s);
   release(ctx, c);

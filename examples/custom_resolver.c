@@ -51,7 +51,8 @@ static const msvc_resolver_methods_t
             directory_resolve,
             NULL /* ping */,
             NULL /* stats */,
-            NULL /* destroy: the directory lives on main's stack */};
+            NULL /* destroy: the directory lives on main's stack */,
+            NULL /* endpoint: no upstreams */};
 
 static msvc_t *open_service(msvc_resolver_t *resolver) {
   static const char secret[] = "another secret of at least 32 bytes";

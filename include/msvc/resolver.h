@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define MSVC_RESOLVER_MIN_VERSION 2
-#define MSVC_RESOLVER_VERSION 2
+#define MSVC_RESOLVER_VERSION 3
 
 /* Counters; fields may be appended (the library writes only those `size`
  * covers).  Initialise with MSVC_RESOLVER_STATS_INIT. */
@@ -39,10 +39,28 @@ typedef struct msvc_resolver_stats {
   uint64_t misses;   /* ids that had to be fetched */
   uint64_t requests; /* upstream requests made */
   uint64_t failures; /* upstream requests that failed */
+  /* ---- since 0.2 (resolver version 3) ---- */
+  uint64_t cache_entries; /* entries held in a cache now */
 } msvc_resolver_stats_t;
 
 #define MSVC_RESOLVER_STATS_INIT                                               \
-  { sizeof(msvc_resolver_stats_t), 0, 0, 0, 0 }
+  { sizeof(msvc_resolver_stats_t), 0, 0, 0, 0, 0 }
+
+/* One upstream endpoint of a resolver that calls other services, for
+ * monitoring; fields may be appended (the library writes only those `size`
+ * covers).  Initialise with MSVC_RESOLVER_ENDPOINT_INIT. */
+typedef struct msvc_resolver_endpoint {
+  size_t size;         /* sizeof(msvc_resolver_endpoint_t) */
+  const char *url;     /* the base URL; owned by the resolver, valid until
+                          it is freed */
+  int healthy;         /* 1: in rotation; 0: skipped after failures */
+  uint64_t requests;   /* requests sent to it */
+  uint64_t failures;   /* of those, the ones that failed */
+  uint64_t latency_us; /* time spent on its requests, summed */
+} msvc_resolver_endpoint_t;
+
+#define MSVC_RESOLVER_ENDPOINT_INIT                                            \
+  { sizeof(msvc_resolver_endpoint_t), NULL, 0, 0, 0, 0 }
 
 typedef struct msvc_resolver_methods {
   int version;      /* MSVC_RESOLVER_VERSION when the table was written */
@@ -55,6 +73,10 @@ typedef struct msvc_resolver_methods {
   /* Fills a zeroed, complete msvc_resolver_stats_t. */
   void (*stats)(void *ctx, msvc_resolver_stats_t *out);
   void (*destroy)(void *ctx);
+  /* ---- version 3 ---- */
+  /* Fills a zeroed, complete msvc_resolver_endpoint_t for upstream i;
+   * MSVC_ENOTFOUND past the last.  NULL: no upstreams. */
+  int (*endpoint)(void *ctx, size_t i, msvc_resolver_endpoint_t *out);
   /* Methods of later versions are appended here. */
 } msvc_resolver_methods_t;
 
@@ -88,6 +110,12 @@ MSVC_EXTERN int msvc_resolver_ping(msvc_resolver_t *r);
  * the resolver keeps none.  0 or MSVC_EINVAL. */
 MSVC_EXTERN int msvc_resolver_stats(msvc_resolver_t *r,
                                     msvc_resolver_stats_t *out);
+/* Fills *out (its size field set by MSVC_RESOLVER_ENDPOINT_INIT) for the
+ * resolver's upstream endpoint i, counting from 0: 0, MSVC_ENOTFOUND past
+ * the last one (at once for a resolver without upstreams, such as the
+ * local one), MSVC_EINVAL for NULL or a size too small. */
+MSVC_EXTERN int msvc_resolver_endpoint(msvc_resolver_t *r, size_t i,
+                                       msvc_resolver_endpoint_t *out);
 
 #ifdef __cplusplus
 }

@@ -91,6 +91,27 @@ int msvc_resolver_stats(msvc_resolver_t *r, msvc_resolver_stats_t *out) {
   return 0;
 }
 
+/* A version-2 table has no endpoint slot: it must not be read. */
+int msvc_resolver_endpoint(msvc_resolver_t *r, size_t i,
+                           msvc_resolver_endpoint_t *out) {
+  msvc_resolver_endpoint_t full;
+  size_t size;
+  int rc;
+  if (r == NULL || out == NULL || out->size < sizeof(size_t))
+    return MSVC_EINVAL;
+  if (r->methods->version < 3 || r->methods->endpoint == NULL)
+    return MSVC_ENOTFOUND;
+  memset(&full, 0, sizeof(full));
+  full.size = sizeof(full);
+  rc = r->methods->endpoint(r->ctx, i, &full);
+  if (rc != 0)
+    return rc;
+  size = out->size < sizeof(full) ? out->size : sizeof(full);
+  memcpy((char *)out + sizeof(size_t), (char *)&full + sizeof(size_t),
+         size - sizeof(size_t));
+  return 0;
+}
+
 /* ---- the local resolver ---- */
 
 /* Copies each found user into every slot whose id matches it. */

@@ -73,6 +73,12 @@ static void test_null_arguments(msvc_t *svc) {
   CHECK_EQ_INT(msvc_resolver_new(NULL, NULL, NULL), MSVC_EINVAL);
   CHECK_EQ_INT(msvc_resolver_resolve(NULL, NULL, NULL, 0, NULL), MSVC_EINVAL);
   CHECK_EQ_INT(msvc_resolver_ping(NULL), MSVC_EINVAL);
+  {
+    msvc_resolver_endpoint_t ep = MSVC_RESOLVER_ENDPOINT_INIT;
+    msvc_resolver_stats_t st = MSVC_RESOLVER_STATS_INIT;
+    CHECK_EQ_INT(msvc_resolver_endpoint(NULL, 0, &ep), MSVC_EINVAL);
+    CHECK_EQ_INT(msvc_resolver_stats(NULL, &st), MSVC_EINVAL);
+  }
   CHECK_EQ_INT(msvc_store_open(NULL, NULL, NULL, NULL, 0), MSVC_EINVAL);
   CHECK_EQ_INT(msvc_store_ping(NULL), MSVC_EINVAL);
   CHECK_EQ_INT(msvc_password_hash(NULL, 0, "pw", 2, &tok), MSVC_EINVAL);

@@ -8,6 +8,8 @@
  * wrong one refused).  The only timing checks are generous upper bounds
  * that prove a deadline held. */
 #include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -511,6 +513,51 @@ static void test_failover_refused(void) {
   }
 }
 
+/* Per-endpoint monitoring: the dead endpoint is reported down with its
+ * failures, the live one up with its requests and their time; past the
+ * last endpoint MSVC_ENOTFOUND; a struct of an older, shorter size gets
+ * only the fields it has; the local resolver has no endpoints. */
+static void test_endpoint_stats(void) {
+  char urls[256], dead[64];
+  msvc_http_resolver_config_t c;
+  msvc_resolver_endpoint_t ep0 = MSVC_RESOLVER_ENDPOINT_INIT,
+                           ep1 = MSVC_RESOLVER_ENDPOINT_INIT, small;
+  msvc_resolver_stats_t st = MSVC_RESOLVER_STATS_INIT;
+  msvc_resolver_t *r;
+  snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", standin_dead_port());
+  two_urls(urls, sizeof(urls), dead, ok_srv.url);
+  config_for(&c, urls, MSVC_RESOLVER_CACHED);
+  c.fail_threshold = 1;
+  c.probe_interval_ms = 60000;
+  r = open_resolver(&c);
+  if (r == NULL)
+    return;
+  for (int i = 0; i < 4; i++)
+    CHECK_EQ_INT(resolve_page_ok(r), 0);
+  CHECK_EQ_INT(msvc_resolver_endpoint(r, 0, &ep0), 0);
+  CHECK_EQ_INT(msvc_resolver_endpoint(r, 1, &ep1), 0);
+  CHECK_EQ_STR(ep0.url, dead);
+  CHECK_EQ_STR(ep1.url, ok_srv.url);
+  CHECK_EQ_INT(ep0.healthy, 0);
+  CHECK(ep0.failures >= 1 && ep0.failures == ep0.requests);
+  CHECK_EQ_INT(ep1.healthy, 1);
+  CHECK(ep1.requests >= 1 && ep1.failures == 0 && ep1.latency_us > 0);
+  CHECK_EQ_INT(msvc_resolver_endpoint(r, 2, &ep0), MSVC_ENOTFOUND);
+  CHECK_EQ_INT(msvc_resolver_stats(r, &st), 0);
+  CHECK_EQ_INT(st.cache_entries, PAGE_DISTINCT);
+  /* An older header's struct: size and url only. */
+  memset(&small, 0x5a, sizeof(small));
+  small.size = offsetof(msvc_resolver_endpoint_t, healthy);
+  CHECK_EQ_INT(msvc_resolver_endpoint(r, 1, &small), 0);
+  CHECK_EQ_STR(small.url, ok_srv.url);
+  CHECK_EQ_INT(small.healthy, 0x5a5a5a5a);
+  small.size = 1;
+  CHECK_EQ_INT(msvc_resolver_endpoint(r, 0, &small), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_resolver_endpoint(NULL, 0, &ep0), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_resolver_endpoint(r, 0, NULL), MSVC_EINVAL);
+  msvc_resolver_free(r);
+}
+
 /* An endpoint that accepts and never answers: every call still answers in
  * full (the retry on the other endpoint fits in the deadline), and once
  * the endpoint is marked down later calls leave it alone. */
@@ -936,6 +983,7 @@ int main(void) {
   RUN(test_never_another_users_details);
   RUN(test_failover_refused);
   RUN(test_failover_slow);
+  RUN(test_endpoint_stats);
   RUN(test_all_down);
   RUN(test_endpoint_comes_back);
   RUN(test_faulty_endpoint);

@@ -50,6 +50,8 @@ typedef struct endpoint {
   int fails;         /* consecutive failures */
   int64_t failed_ms; /* when the last failure happened */
   int probing;       /* one request is testing whether it is back */
+  /* For monitoring (msvc_resolver_endpoint), outside the lock. */
+  _Atomic uint64_t requests, failures, latency_us;
 } endpoint_t;
 
 typedef struct http_resolver {
@@ -592,8 +594,13 @@ static void attempt(http_resolver_t *hr, job_t *jobs, size_t nj, int again,
       out =
           job->body ? apply_batch(job, &reqs[k]) : apply_single(job, &reqs[k]);
     atomic_fetch_add(&hr->requests, 1);
+    atomic_fetch_add(&hr->eps[job->ep].requests, 1);
+    atomic_fetch_add(
+        &hr->eps[job->ep].latency_us,
+        (uint64_t)(reqs[k].elapsed_us > 0 ? reqs[k].elapsed_us : 0));
     if (out != OUT_OK) {
       atomic_fetch_add(&hr->failures, 1);
+      atomic_fetch_add(&hr->eps[job->ep].failures, 1);
       note_failure(cc, hr->eps[job->ep].base, &reqs[k]);
     }
     ep_report(hr, job->ep, out != OUT_RETRY, now);
@@ -869,6 +876,24 @@ static void http_stats(void *ctx, msvc_resolver_stats_t *out) {
   out->misses = atomic_load(&hr->misses);
   out->requests = atomic_load(&hr->requests);
   out->failures = atomic_load(&hr->failures);
+  out->cache_entries =
+      hr->cache != NULL ? msvc__user_cache_count(hr->cache) : 0;
+}
+
+static int http_endpoint(void *ctx, size_t i, msvc_resolver_endpoint_t *out) {
+  http_resolver_t *hr = ctx;
+  endpoint_t *e;
+  if (i >= hr->neps)
+    return MSVC_ENOTFOUND;
+  e = &hr->eps[i];
+  out->url = e->base;
+  pthread_mutex_lock(&hr->lock);
+  out->healthy = e->fails < hr->fail_threshold;
+  pthread_mutex_unlock(&hr->lock);
+  out->requests = atomic_load(&e->requests);
+  out->failures = atomic_load(&e->failures);
+  out->latency_us = atomic_load(&e->latency_us);
+  return 0;
 }
 
 static void http_destroy(void *ctx) {
@@ -891,6 +916,7 @@ static const msvc_resolver_methods_t individual_methods = {
     .ping = http_ping,
     .stats = http_stats,
     .destroy = http_destroy,
+    .endpoint = http_endpoint,
 };
 
 static const msvc_resolver_methods_t batch_methods = {
@@ -900,6 +926,7 @@ static const msvc_resolver_methods_t batch_methods = {
     .ping = http_ping,
     .stats = http_stats,
     .destroy = http_destroy,
+    .endpoint = http_endpoint,
 };
 
 static const msvc_resolver_methods_t cached_methods = {
@@ -909,6 +936,7 @@ static const msvc_resolver_methods_t cached_methods = {
     .ping = http_ping,
     .stats = http_stats,
     .destroy = http_destroy,
+    .endpoint = http_endpoint,
 };
 
 static http_resolver_t *resolver_alloc(const msvc_http_resolver_config_t *c) {

@@ -467,7 +467,10 @@ static int map_code(const transfer_t *t, CURLcode c) {
 static void transfer_finish(transfer_t *t, CURLcode c) {
   msvc__http_req_t *r = t->req;
   long status = 0;
+  curl_off_t us = 0;
   t->done = 1;
+  if (curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK)
+    r->elapsed_us = (int64_t)us;
   r->err = map_code(t, c);
   if (r->err != 0) {
     req_fail(r, r->err, t->errbuf[0] ? t->errbuf : curl_easy_strerror(c));

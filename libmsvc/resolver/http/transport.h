@@ -75,6 +75,7 @@ typedef struct msvc__http_req {
                  refused), ETIMEDOUT (deadline), EIO (malformed or cut
                  short), ETOOBIG, ENOMEM, EINVAL */
   int status; /* the HTTP status when err is 0 */
+  int64_t elapsed_us; /* from the start of the transfer to its end */
   char *resp; /* body, NUL-terminated (owned; msvc__http_req_reset) */
   size_t resp_len;
   char detail[MSVC__HTTP_DETAIL_MAX]; /* why err is not 0, e.g. "Failed to

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "log.h"
 #include "msvc/http_resolver.h"
 
 #ifdef MSVC_HAVE_MONGO
@@ -84,8 +85,8 @@ static int read_secret(const char *path, secret_t *s, char *errbuf,
   }
   if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
     char real[PATH_MAX];
-    fprintf(stderr, "warning: %s is readable by other users\n",
-            realpath(path, real) != NULL ? real : path);
+    msvc_log(MSVC_LOG_WARN, "warning: %s is readable by other users",
+             realpath(path, real) != NULL ? real : path);
   }
   n = read(fd, s->bytes, SECRET_MAX_BYTES);
   close(fd);
@@ -176,7 +177,6 @@ static void describe_origin(const msvc_config_t *cfg, const char *flag,
 static int check_strength(const msvc_app_t *app, const char *what,
                           const char *from, size_t len, const char *file_env,
                           char *errbuf, size_t errlen) {
-  const char *n = app->name;
   if (len >= MSVC_APP_SECRET_MIN_BYTES)
     return 0;
   if (app->cfg->require_strong_secret) {
@@ -188,23 +188,22 @@ static int check_strength(const msvc_app_t *app, const char *what,
              what, from, len, MSVC_APP_SECRET_MIN_BYTES, file_env);
     return MSVC_ECONFIG;
   }
-  fprintf(stderr,
-          "%s: WARNING: "
-          "**********************************************************\n"
-          "%s: WARNING: the %s (%s) is only %zu bytes long.\n"
-          "%s: WARNING: HS256 wants %d random bytes or more (RFC 7518, "
-          "3.2): a short\n"
-          "%s: WARNING: secret can be guessed offline from one token, and "
-          "then any\n"
-          "%s: WARNING: token forged.  Make one with `openssl rand -hex 32 "
-          "> FILE`\n"
-          "%s: WARNING: and name FILE in %s.  --require-strong-secret "
-          "refuses to\n"
-          "%s: WARNING: start with a short secret.\n"
-          "%s: WARNING: "
-          "**********************************************************\n",
-          n, n, what, from, len, n, MSVC_APP_SECRET_MIN_BYTES, n, n, n,
-          file_env, n, n);
+  msvc_log(MSVC_LOG_WARN,
+           "WARNING: "
+           "**********************************************************\n"
+           "WARNING: the %s (%s) is only %zu bytes long.\n"
+           "WARNING: HS256 wants %d random bytes or more (RFC 7518, "
+           "3.2): a short\n"
+           "WARNING: secret can be guessed offline from one token, and "
+           "then any\n"
+           "WARNING: token forged.  Make one with `openssl rand -hex 32 "
+           "> FILE`\n"
+           "WARNING: and name FILE in %s.  --require-strong-secret "
+           "refuses to\n"
+           "WARNING: start with a short secret.\n"
+           "WARNING: "
+           "**********************************************************",
+           what, from, len, MSVC_APP_SECRET_MIN_BYTES, file_env);
   return 0;
 }
 
@@ -326,11 +325,14 @@ static int is_mongo_url(const char *url) {
  * what deserves an operator's attention.  data: the executable's name. */
 static void mongo_log(mongoc_log_level_t level, const char *domain,
                       const char *message, void *data) {
+  (void)data;
   if (level >= MONGOC_LOG_LEVEL_INFO)
     return;
-  fprintf(stderr, "%s: mongoc %s: %s: %s\n", (const char *)data,
-          mongoc_log_level_str(level), domain ? domain : "",
-          message ? message : "");
+  msvc_log(level <= MONGOC_LOG_LEVEL_CRITICAL  ? MSVC_LOG_ERROR
+           : level == MONGOC_LOG_LEVEL_WARNING ? MSVC_LOG_WARN
+                                               : MSVC_LOG_INFO,
+           "mongoc %s: %s: %s", mongoc_log_level_str(level),
+           domain ? domain : "", message ? message : "");
 }
 #endif
 
@@ -455,30 +457,29 @@ static void log_startup(const msvc_app_t *app) {
   const msvc_config_t *cfg = app->cfg;
   msvc_store_t *store = msvc_get_store(app->svc);
   int workers = cfg->workers > 0 ? cfg->workers : 2;
-  fprintf(stderr, "%s: store %s (%s reads)\n", app->name,
-          msvc_store_name(store), app->store_local ? "local" : "remote");
-  fprintf(stderr, "%s: user resolver %s%s%s\n", app->name,
-          msvc_resolver_name(msvc_get_resolver(app->svc)),
-          app->resolver ? " over " : "",
-          app->resolver ? cfg->auth_micro_url : "");
-  fprintf(stderr, "%s: JWT secret %s\n", app->name, app->secret_source);
+  msvc_log(MSVC_LOG_INFO, "store %s (%s reads)", msvc_store_name(store),
+           app->store_local ? "local" : "remote");
+  msvc_log(MSVC_LOG_INFO, "user resolver %s%s%s",
+           msvc_resolver_name(msvc_get_resolver(app->svc)),
+           app->resolver ? " over " : "",
+           app->resolver ? cfg->auth_micro_url : "");
+  msvc_log(MSVC_LOG_INFO, "JWT secret %s", app->secret_source);
   if (app->roles & MSVC_ROLE_AUTH) {
     if (cfg->password_cost == 0)
-      fprintf(stderr, "%s: new password hashes: %s at its default cost\n",
-              app->name, cfg->password_scheme);
+      msvc_log(MSVC_LOG_INFO, "new password hashes: %s at its default cost",
+               cfg->password_scheme);
     else
-      fprintf(stderr, "%s: new password hashes: %s cost %d\n", app->name,
-              cfg->password_scheme, cfg->password_cost);
+      msvc_log(MSVC_LOG_INFO, "new password hashes: %s cost %d",
+               cfg->password_scheme, cfg->password_cost);
   }
   if (app->roles & MSVC_ROLE_AUTH)
-    fprintf(stderr, "%s: sessions %s\n", app->name,
-            cfg->sessions ? "on (refresh tokens, logout, revocation)"
-                          : "off (the seed's tokens only)");
+    msvc_log(MSVC_LOG_INFO, "sessions %s",
+             cfg->sessions ? "on (refresh tokens, logout, revocation)"
+                           : "off (the seed's tokens only)");
   if (app->hash_pool != NULL)
-    fprintf(stderr, "%s: %d workers for password hashing\n", app->name,
-            workers);
-  fprintf(stderr, "%s: %d workers for I/O; at most %d jobs queued per pool\n",
-          app->name, 2 * workers, cfg->queue_size > 0 ? cfg->queue_size : 256);
+    msvc_log(MSVC_LOG_INFO, "%d workers for password hashing", workers);
+  msvc_log(MSVC_LOG_INFO, "%d workers for I/O; at most %d jobs queued per pool",
+           2 * workers, cfg->queue_size > 0 ? cfg->queue_size : 256);
 }
 
 int msvc_app_open(const msvc_config_t *cfg, const char *name, unsigned roles,

@@ -8,8 +8,11 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cors.h"
+#include "log.h"
 #include "server.h"
 
 extern char **environ;
@@ -49,6 +52,25 @@ static int load_config(const msvc_cli_spec_t *spec, msvc_config_t *cfg,
   return -1; /* go on */
 }
 
+/* The configuration's warnings, through the log (so that they are JSON
+ * lines under LOG_FORMAT=json). */
+static void log_config_warnings(const msvc_config_t *cfg, const char *name) {
+  char *text = NULL, *line, *save = NULL;
+  size_t len = 0, plen = strlen(name);
+  FILE *mem = open_memstream(&text, &len);
+  if (mem == NULL)
+    return;
+  msvc_config_warnings(cfg, name, mem);
+  fclose(mem);
+  for (line = strtok_r(text, "\n", &save); line != NULL;
+       line = strtok_r(NULL, "\n", &save)) {
+    if (strncmp(line, name, plen) == 0 && strncmp(line + plen, ": ", 2) == 0)
+      line += plen + 2;
+    msvc_log(MSVC_LOG_WARN, "%s", line);
+  }
+  free(text);
+}
+
 static int build_http(const msvc_cli_spec_t *spec, msvc_app_t *app,
                       msvc_http_t **http) {
   int rc = msvc_http_new(app, http);
@@ -56,6 +78,8 @@ static int build_http(const msvc_cli_spec_t *spec, msvc_app_t *app,
     rc = msvc_routes_add_service(*http);
   if (rc == 0)
     rc = spec->add_routes(*http);
+  if (rc == 0 && app->cfg->metrics_port >= 0)
+    rc = msvc_routes_add_metrics(*http);
   return rc;
 }
 
@@ -69,17 +93,18 @@ int msvc_cli_main(const msvc_cli_spec_t *spec, int argc, char **argv) {
     msvc_config_clear(&cfg);
     return rc;
   }
-  msvc_config_warnings(&cfg, spec->name, stderr);
+  msvc_log_setup(spec->name, strcmp(cfg.log_format, "json") == 0);
+  log_config_warnings(&cfg, spec->name);
   msvc_server_prepare_process();
   rc = msvc_app_open(&cfg, spec->name, spec->roles, &app, err, sizeof(err));
   if (rc != 0) {
-    fprintf(stderr, "%s: cannot start: %s\n", spec->name,
-            err[0] ? err : msvc_strerror(rc));
+    msvc_log(MSVC_LOG_ERROR, "cannot start: %s",
+             err[0] ? err : msvc_strerror(rc));
     msvc_config_clear(&cfg);
     return 1;
   }
   if (build_http(spec, app, &http) != 0) {
-    fprintf(stderr, "%s: cannot start: out of memory\n", spec->name);
+    msvc_log(MSVC_LOG_ERROR, "cannot start: out of memory");
     rc = 1;
   } else {
     rc = msvc_server_run(http, &cfg);
@@ -89,7 +114,7 @@ int msvc_cli_main(const msvc_cli_spec_t *spec, int argc, char **argv) {
     msvc_http_free(http);
   msvc_app_close(app);
   if (rc != 1)
-    fprintf(stderr, "%s: stopped\n", spec->name);
+    msvc_log(MSVC_LOG_INFO, "stopped");
   msvc_config_clear(&cfg);
   return rc == 1 ? 1 : 0;
 }

@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "internal.h"
+#include "proxies.h"
 
 typedef enum setting_type { T_INT, T_LONG, T_STRING, T_BOOL } setting_type_t;
 
@@ -79,6 +80,7 @@ enum {
 /* The largest file a *_FILE setting reads. */
 #define SETTING_FILE_MAX 65536
 
+static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const password_schemes[] = {"bcrypt", "yescrypt", NULL};
 static const char *const resolver_strategies[] = {"individual", "batch",
                                                   "cached", NULL};
@@ -208,6 +210,22 @@ static const setting_t settings[] = {
      .help = "origins whose pages may call the API from a browser (CORS): "
              "\"*\" for any, or exact origins such as https://app.example.com "
              "(scheme://host[:port]; \"null\" only when listed)"},
+    {.flag = "metrics", .env = "METRICS", .metavar = "off|on|PORT",
+     .type = T_STRING, .offset = FIELD(metrics), .def_str = "on",
+     .uses = USE_ANY,
+     .help = "GET /metrics (Prometheus): on the public listener (on), off, "
+             "or only on a plain-HTTP listener of its own on PORT of --host"},
+    {.flag = "log-format", .env = "LOG_FORMAT", .metavar = "text|json",
+     .type = T_STRING, .offset = FIELD(log_format), .def_str = "text",
+     .choices = log_formats, .uses = USE_ANY,
+     .help = "log lines as text, or as one JSON object per line (the access "
+             "log included)"},
+    {.flag = "trusted-proxies", .env = "TRUSTED_PROXIES",
+     .metavar = "ADDR[/BITS][,...]", .type = T_STRING,
+     .offset = FIELD(trusted_proxies), .def_text = "none", .uses = USE_ANY,
+     .help = "proxies whose X-Forwarded-For is believed: the client address "
+             "(logs, sessions, login throttling) is then the last address "
+             "in it not of a trusted proxy"},
     {.flag = "sessions", .env = "SESSIONS", .metavar = "[BOOL]",
      .type = T_BOOL, .offset = FIELD(sessions), .def_num = 1,
      .uses = USE_ACCOUNTS,
@@ -743,6 +761,32 @@ static int check_password_cost(const msvc_config_t *cfg, char *errbuf,
   return MSVC_ECONFIG;
 }
 
+/* "off", "on" or a port other than the public one. */
+static int check_metrics(msvc_config_t *cfg, char *errbuf, size_t errlen) {
+  char *end;
+  long port;
+  if (strcmp(cfg->metrics, "off") == 0) {
+    cfg->metrics_port = -1;
+    return 0;
+  }
+  if (strcmp(cfg->metrics, "on") == 0) {
+    cfg->metrics_port = 0;
+    return 0;
+  }
+  errno = 0;
+  port = strtol(cfg->metrics, &end, 10);
+  if (errno == 0 && end != cfg->metrics && *end == '\0' && port >= 1 &&
+      port <= 65535 && port != cfg->port) {
+    cfg->metrics_port = (int)port;
+    return 0;
+  }
+  msvc__set_error(errbuf, errlen,
+                  "--metrics (METRICS): \"%s\" is not off, on or a port "
+                  "(1 to 65535, other than --port)",
+                  cfg->metrics);
+  return MSVC_ECONFIG;
+}
+
 int msvc_config_load(msvc_config_t *cfg, unsigned roles, int argc, char **argv,
                      char **envp, char *errbuf, size_t errlen) {
   uint64_t given;
@@ -772,6 +816,10 @@ int msvc_config_load(msvc_config_t *cfg, unsigned roles, int argc, char **argv,
     rc = apply_files(cfg, roles, errbuf, errlen);
   if (rc == 0)
     rc = check_password_cost(cfg, errbuf, errlen);
+  if (rc == 0)
+    rc = check_metrics(cfg, errbuf, errlen);
+  if (rc == 0)
+    rc = msvc_proxies_parse(cfg->trusted_proxies, NULL, errbuf, errlen);
   if (rc == MSVC_ENOMEM)
     msvc__set_error(errbuf, errlen, "%s", "out of memory");
   return rc;

@@ -69,6 +69,12 @@ typedef struct msvc_config {
   char *jwt_secret_file;     /* --jwt-secret-file JWT_SECRET_FILE */
   char *database_url_file;   /* --database-url-file DATABASE_URL_FILE */
   int require_strong_secret; /* --require-strong-secret (0) */
+  /* Operations (issue 10). */
+  char *metrics;         /* --metrics METRICS (on): off, on or a PORT */
+  int metrics_port;      /* from it: -1 off, 0 on the public listener, or
+                            the port of a listener of its own */
+  char *log_format;      /* --log-format LOG_FORMAT (text|json) */
+  char *trusted_proxies; /* --trusted-proxies TRUSTED_PROXIES (none) */
   /* Where each setting came from (MSVC_FROM_*), one byte per row of
    * config.c's table: read it with msvc_config_origin. */
   unsigned char origin[64];

@@ -20,6 +20,8 @@
  */
 #include "http.h"
 #include "cors.h"
+#include "log.h"
+#include "proxies.h"
 
 #include <limits.h>
 #include <netdb.h>
@@ -30,7 +32,7 @@
 
 /* One write(2) of at most PIPE_BUF bytes is atomic on a pipe, so batches
  * from several loops never interleave inside a line. */
-#define LOG_LINE_MAX 1024 /* a bound on one line, see log_access */
+#define LOG_LINE_MAX 1536 /* a bound on one line, see log_access */
 #define LOG_FLUSH_MS 100
 #define LOG_PATH_MAX 256  /* bytes of the path logged (escaped: x3) */
 #define LOG_METHOD_MAX 16 /* bytes of the method logged */
@@ -46,13 +48,23 @@ struct msvc_http {
   msvc_app_t *app;
   const msvc_route_t **routes;
   size_t nroutes, cap;
-  char id_prefix[9]; /* random per process, for generated request ids */
-  msvc_cors_t *cors; /* from CORS_ORIGINS */
+  char id_prefix[9];       /* random per process, for generated request ids */
+  msvc_cors_t *cors;       /* from CORS_ORIGINS */
+  msvc_proxies_t *proxies; /* from TRUSTED_PROXIES; NULL: none */
+  /* Metrics: one shard per loop index, made by the loop's init once every
+   * route is added, freed with the msvc_http_t (a scrape on another loop
+   * may still read a shard after its loop is gone). */
+  msvc_metrics_shard_t **shards;
+  size_t nshards;
+  int64_t start_time_s;
+  int metrics_apart;      /* /metrics only on its own listener */
+  h2o_globalconf_t mconf; /* that listener's configuration */
 };
 
 typedef struct route_handler {
   h2o_handler_t super;
   msvc_http_t *http;
+  int metrics_listener; /* serves the MSVC_ROUTE_METRICS route alone */
 } route_handler_t;
 
 /* Lives in h2o's request pool; its dispose callback is the request's end. */
@@ -188,20 +200,29 @@ static void on_log_timeout(h2o_timeout_entry_t *entry) {
   msvc_http_loop_flush_log(loop);
 }
 
-/* One line: time, method, path (no query), status, milliseconds, id.
- * Lines are batched per loop and written at most LOG_FLUSH_MS later;
- * with the caps above a line stays under LOG_LINE_MAX bytes. */
-static void log_access(msvc_http_loop_t *loop, h2o_req_t *req, int status,
-                       int64_t started_us, const char *request_id) {
-  msvc__buf_t *b = &loop->log;
+/* Queues b's line for the loop's next write (at most LOG_FLUSH_MS away). */
+static void log_queue(msvc_http_loop_t *loop, msvc__buf_t *b) {
+  if (b->failed) {
+    msvc__buf_free(b);
+    msvc__buf_init(b);
+  } else if (!h2o_timeout_is_linked(&loop->log_entry)) {
+    h2o_timeout_link(loop->ctx.loop, &loop->log_timeout, &loop->log_entry);
+  }
+}
+
+/* What an access-log line says beside the h2o request. */
+typedef struct access_entry {
+  int status;
+  int64_t started_us;
+  const char *request_id;
+  const msvc_request_t *c; /* NULL for h2o's own answers */
+} access_entry_t;
+
+/* Text: time, method, path (no query), status, milliseconds, id.  With
+ * the caps above a line stays under LOG_LINE_MAX bytes. */
+static void log_text(msvc__buf_t *b, h2o_req_t *req, const access_entry_t *e,
+                     int64_t us, size_t pathlen) {
   char ts[32], ms[32];
-  int64_t us = msvc__monotonic_us() - started_us;
-  size_t pathlen = req->input.query_at != SIZE_MAX ? req->input.query_at
-                                                   : req->input.path.len;
-  if (!loop->http->app->cfg->access_log)
-    return;
-  if (b->len > PIPE_BUF - LOG_LINE_MAX)
-    msvc_http_loop_flush_log(loop);
   msvc__format_timestamp(msvc__realtime_ms(), ts);
   snprintf(ms, sizeof(ms), " %lld.%03lldms ", (long long)(us / 1000),
            (long long)(us % 1000));
@@ -212,16 +233,112 @@ static void log_access(msvc_http_loop_t *loop, h2o_req_t *req, int status,
   msvc__buf_puts(b, " ");
   log_sanitized(b, req->input.path.base, pathlen, LOG_PATH_MAX);
   msvc__buf_puts(b, " ");
-  msvc__buf_int(b, status);
+  msvc__buf_int(b, e->status);
   msvc__buf_puts(b, ms);
-  msvc__buf_puts(b, request_id);
+  msvc__buf_puts(b, e->request_id);
   msvc__buf_puts(b, "\n");
-  if (b->failed) {
-    msvc__buf_free(b);
-    msvc__buf_init(b);
-  } else if (!h2o_timeout_is_linked(&loop->log_entry)) {
-    h2o_timeout_link(loop->ctx.loop, &loop->log_timeout, &loop->log_entry);
+}
+
+/* JSON: one object; "route" is the route's template when one took the
+ * request, so that lines group by route whatever the ids in the path. */
+static void log_json(msvc__buf_t *b, h2o_req_t *req, const access_entry_t *e,
+                     int64_t us, size_t pathlen) {
+  const msvc_request_t *c = e->c;
+  char ms[64];
+  msvc__buf_t tmp;
+  msvc_log_json_open(b, MSVC_LOG_INFO);
+  msvc__buf_puts(b, ",\"msg\":\"request\",\"request_id\":");
+  msvc__json_cstring(b, e->request_id);
+  msvc__buf_puts(b, ",\"method\":");
+  msvc__buf_init(&tmp);
+  log_sanitized(&tmp, req->input.method.base, req->input.method.len,
+                LOG_METHOD_MAX);
+  msvc__json_string(b, tmp.data != NULL ? tmp.data : "", tmp.len);
+  msvc__buf_reset(&tmp);
+  msvc__buf_puts(b, ",\"path\":");
+  log_sanitized(&tmp, req->input.path.base, pathlen, LOG_PATH_MAX);
+  msvc__json_string(b, tmp.data != NULL ? tmp.data : "", tmp.len);
+  msvc__buf_free(&tmp);
+  if (c != NULL && c->route != NULL) {
+    msvc__buf_puts(b, ",\"route\":");
+    msvc__json_cstring(b, c->route->path);
   }
+  msvc__buf_puts(b, ",\"status\":");
+  msvc__buf_int(b, e->status);
+  snprintf(ms, sizeof(ms), ",\"duration_ms\":%lld.%03lld",
+           (long long)(us / 1000), (long long)(us % 1000));
+  msvc__buf_puts(b, ms);
+  if (c != NULL && c->client_ip[0] != '\0') {
+    msvc__buf_puts(b, ",\"client\":");
+    msvc__json_cstring(b, c->client_ip);
+  }
+  if (c != NULL && c->claims != NULL && c->claims->user != NULL) {
+    msvc__buf_puts(b, ",\"user_id\":");
+    msvc__json_cstring(b, c->claims->user->id);
+  }
+  msvc__buf_puts(b, "}\n");
+}
+
+static void log_access(msvc_http_loop_t *loop, h2o_req_t *req,
+                       const access_entry_t *e) {
+  msvc__buf_t *b = &loop->log;
+  int64_t us = msvc__monotonic_us() - e->started_us;
+  size_t pathlen = req->input.query_at != SIZE_MAX ? req->input.query_at
+                                                   : req->input.path.len;
+  if (!loop->http->app->cfg->access_log)
+    return;
+  if (b->len > PIPE_BUF - LOG_LINE_MAX)
+    msvc_http_loop_flush_log(loop);
+  if (msvc_log_is_json())
+    log_json(b, req, e, us, pathlen);
+  else
+    log_text(b, req, e, us, pathlen);
+  log_queue(loop, b);
+}
+
+/* The access-log line of a request the HTTP layer answers. */
+static void log_request(msvc_request_t *c) {
+  access_entry_t e = {c->status, c->started_us, c->request_id, c};
+  log_access(c->loop, c->req, &e);
+}
+
+/* ---- metrics ----------------------------------------------------------- */
+
+/* The events an answer stands for, beside its route and status. */
+static msvc_metrics_event_t event_of(const msvc_request_t *c) {
+  if (c->route != NULL && (c->route->flags & MSVC_ROUTE_LOGIN)) {
+    if (c->status == 200)
+      return MSVC_EV_LOGIN_OK;
+    if (c->fail_rc == MSVC_EAUTH)
+      return MSVC_EV_LOGIN_FAILED;
+    if (c->fail_rc == MSVC_ETHROTTLED)
+      return MSVC_EV_LOGIN_THROTTLED;
+  }
+  if (c->token_refused)
+    return MSVC_EV_TOKEN_REJECTED;
+  switch (c->fail_rc) {
+  case MSVC_ESTORE:
+    return MSVC_EV_STORE_ERROR;
+  case MSVC_ETIMEDOUT:
+    return MSVC_EV_STORE_TIMEOUT;
+  case MSVC_EUNAVAIL:
+    return MSVC_EV_UNAVAILABLE;
+  default:
+    return MSVC_EV_COUNT;
+  }
+}
+
+/* Counts the answer about to be sent (on its loop). */
+static void account(const msvc_request_t *c) {
+  msvc_metrics_shard_t *m = c->loop->metrics;
+  msvc_metrics_event_t ev;
+  if (m == NULL)
+    return;
+  msvc_metrics_count(m, c->slot, c->status,
+                     msvc__monotonic_us() - c->started_us);
+  ev = event_of(c);
+  if (ev != MSVC_EV_COUNT)
+    msvc_metrics_event(m, ev);
 }
 
 /* ---- answers ----------------------------------------------------------- */
@@ -277,6 +394,7 @@ static const char *failure_detail(const msvc_request_t *rq, int rc) {
 void msvc_request_fail(msvc_request_t *rq, int rc, const msvc_errors_t *errs,
                        const char *what) {
   char msg[64];
+  rq->fail_rc = rc;
   switch (rc) {
   case MSVC_EVALIDATION:
     msvc_request_error(rq, 422, "Validation failed", errs);
@@ -316,8 +434,8 @@ void msvc_request_fail(msvc_request_t *rq, int rc, const msvc_errors_t *errs,
     return;
   default:
     /* Details go to the log, under the request id, never to the client. */
-    fprintf(stderr, "%s: request %s failed: %s (%s)\n", rq->app->name,
-            rq->request_id, msvc_err_name(rc), failure_detail(rq, rc));
+    msvc_log(MSVC_LOG_ERROR, "request %s failed: %s (%s)", rq->request_id,
+             msvc_err_name(rc), failure_detail(rq, rc));
     msvc_request_error(rq, 500, "Internal server error", NULL);
   }
 }
@@ -345,8 +463,12 @@ static const char *allow_value(unsigned allow, h2o_mem_pool_t *pool,
 
 static void add_headers(msvc_request_t *c, h2o_req_t *req) {
   h2o_headers_t *h = &req->res.headers;
-  h2o_add_header(&req->pool, h, H2O_TOKEN_CONTENT_TYPE, "Content-Type",
-                 H2O_STRLIT(JSON_TYPE));
+  if (c->content_type != NULL)
+    h2o_add_header(&req->pool, h, H2O_TOKEN_CONTENT_TYPE, "Content-Type",
+                   c->content_type, strlen(c->content_type));
+  else
+    h2o_add_header(&req->pool, h, H2O_TOKEN_CONTENT_TYPE, "Content-Type",
+                   H2O_STRLIT(JSON_TYPE));
   h2o_add_header_by_str(&req->pool, h, H2O_STRLIT("x-request-id"), 0,
                         "X-Request-Id", c->request_id, strlen(c->request_id));
   if (c->status == 405) {
@@ -385,7 +507,8 @@ static void respond(msvc_request_t *c) {
   req->res.reason = reason_phrase(c->status);
   add_headers(c, req);
   req->res.content_length = body.len;
-  log_access(c->loop, req, c->status, c->started_us, c->request_id);
+  account(c);
+  log_request(c);
   /* Last: the request, and with it the call, may be gone once sent. */
   h2o_start_response(req, &generator);
   h2o_send(req, &body, head ? 0 : 1, H2O_SEND_STATE_FINAL);
@@ -404,7 +527,8 @@ static void respond_preflight(msvc_request_t *c) {
                         c->request_id, strlen(c->request_id));
   msvc_cors_preflight(c->loop->http->cors, req);
   req->res.content_length = 0;
-  log_access(c->loop, req, c->status, c->started_us, c->request_id);
+  account(c);
+  log_request(c);
   h2o_start_response(req, &generator);
   h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
 }
@@ -441,17 +565,55 @@ static void request_free(msvc_request_t *c) {
 static void on_request_disposed(void *p) {
   msvc_request_t *c = ((request_anchor_t *)p)->rq;
   c->loop->inflight--;
+  msvc_metrics_inflight(c->loop->metrics, -1);
   if (c->pending)
     c->req = NULL; /* the job's return frees it */
   else
     request_free(c);
 }
 
+/* The peer's numeric address in buf; "" when unknown. */
+static void peer_address(h2o_req_t *req, char *buf, size_t len) {
+  struct sockaddr_storage sa;
+  socklen_t salen;
+  char host[NI_MAXHOST];
+  buf[0] = '\0';
+  if (req->conn->callbacks->get_peername == NULL ||
+      (salen = req->conn->callbacks->get_peername(req->conn,
+                                                  (struct sockaddr *)&sa)) == 0)
+    return;
+  size_t n = h2o_socket_getnumerichost((struct sockaddr *)&sa, salen, host);
+  if (n != SIZE_MAX && n < len) {
+    memcpy(buf, host, n);
+    buf[n] = '\0';
+  }
+}
+
+/* The client's address: the peer's, or behind a trusted proxy the one
+ * its X-Forwarded-For names (proxies.h).  The last such header counts:
+ * the nearest proxy's. */
+static void client_address(const msvc_http_t *http, h2o_req_t *req, char *out,
+                           size_t len) {
+  char peer[MSVC_CLIENT_IP_MAX];
+  ssize_t i = -1, next;
+  peer_address(req, peer, sizeof(peer));
+  if (!msvc_proxies_any(http->proxies) || peer[0] == '\0') {
+    snprintf(out, len, "%s", peer);
+    return;
+  }
+  while ((next = h2o_find_header_by_str(
+              &req->headers, H2O_STRLIT("x-forwarded-for"), i)) != -1)
+    i = next;
+  if (i == -1)
+    snprintf(out, len, "%s", peer);
+  else
+    msvc_proxies_client(http->proxies, peer, req->headers.entries[i].value.base,
+                        req->headers.entries[i].value.len, out, len);
+}
+
 /* What a login records of the client: its User-Agent (printable ASCII
  * only, at most MSVC_USER_AGENT_MAX bytes) and its address. */
 static void copy_client(msvc_request_t *c, h2o_req_t *req) {
-  struct sockaddr_storage sa;
-  socklen_t salen;
   ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
   if (i != -1) {
     h2o_iovec_t v = req->headers.entries[i].value;
@@ -464,17 +626,7 @@ static void copy_client(msvc_request_t *c, h2o_req_t *req) {
       c->user_agent[n] = '\0';
     }
   }
-  c->client_ip[0] = '\0';
-  if (req->conn->callbacks->get_peername != NULL &&
-      (salen = req->conn->callbacks->get_peername(
-           req->conn, (struct sockaddr *)&sa)) > 0) {
-    char buf[NI_MAXHOST];
-    size_t n = h2o_socket_getnumerichost((struct sockaddr *)&sa, salen, buf);
-    if (n != SIZE_MAX && n < sizeof(c->client_ip)) {
-      memcpy(c->client_ip, buf, n);
-      c->client_ip[n] = '\0';
-    }
-  }
+  client_address(c->loop->http, req, c->client_ip, sizeof(c->client_ip));
 }
 
 static msvc_request_t *request_new(msvc_http_t *http, msvc_http_loop_t *loop,
@@ -494,6 +646,7 @@ static msvc_request_t *request_new(msvc_http_t *http, msvc_http_loop_t *loop,
       h2o_mem_alloc_shared(&req->pool, sizeof(*anchor), on_request_disposed);
   anchor->rq = c;
   loop->inflight++;
+  msvc_metrics_inflight(loop->metrics, 1);
   return c;
 }
 
@@ -560,6 +713,9 @@ static void submit(msvc_request_t *c) {
   c->pending = 1;
   c->loop->jobs++;
   if (msvc_pool_submit(pool, &c->job) != 0) {
+    msvc_metrics_event(c->loop->metrics, pool == app->hash_pool
+                                             ? MSVC_EV_HASH_REJECTED
+                                             : MSVC_EV_IO_REJECTED);
     c->pending = 0;
     c->loop->jobs--;
     c->authing = 0;
@@ -631,19 +787,31 @@ static int match_path(const char *pat, const char *path, size_t len,
   return i == len;
 }
 
+/* Whether a handler serves route r: the metrics listener only /metrics,
+ * the main one everything else, and /metrics unless it has a listener of
+ * its own. */
+static int serves(const route_handler_t *h, const msvc_route_t *r) {
+  int metrics = (r->flags & MSVC_ROUTE_METRICS) != 0;
+  return h->metrics_listener ? metrics : !metrics || !h->http->metrics_apart;
+}
+
 /* The route for (method, path), or NULL with c->allow set to the methods
  * the path does take (0: unknown path). */
-static const msvc_route_t *find_route(msvc_http_t *http, msvc_request_t *c,
-                                      h2o_iovec_t path, unsigned method) {
+static const msvc_route_t *find_route(const route_handler_t *h,
+                                      msvc_request_t *c, h2o_iovec_t path,
+                                      unsigned method) {
+  msvc_http_t *http = h->http;
   for (size_t i = 0; i < http->nroutes; i++) {
     const msvc_route_t *r = http->routes[i];
     const char *seg = NULL;
     size_t seglen = 0;
-    if (!match_path(r->path, path.base, path.len, &seg, &seglen))
+    if (!serves(h, r) ||
+        !match_path(r->path, path.base, path.len, &seg, &seglen))
       continue;
     c->allow |= r->method;
     if (!(r->method & method))
       continue;
+    c->slot = i + 1;
     if (seg != NULL && msvc_id_valid(seg, seglen)) {
       memcpy(c->path_id, seg, MSVC_ID_LEN);
       c->path_id[MSVC_ID_LEN] = '\0';
@@ -843,7 +1011,8 @@ static int headers_too_large(const h2o_req_t *req) {
   return total > MAX_HEADER_BYTES;
 }
 
-static void dispatch(msvc_http_t *http, msvc_request_t *c, h2o_req_t *req) {
+static void dispatch(const route_handler_t *h, msvc_request_t *c,
+                     h2o_req_t *req) {
   const msvc_route_t *r;
   int rc;
   if (headers_too_large(req)) {
@@ -855,7 +1024,7 @@ static void dispatch(msvc_http_t *http, msvc_request_t *c, h2o_req_t *req) {
     respond_preflight(c);
     return;
   }
-  r = find_route(http, c, req->path_normalized, method_bit(req->method));
+  r = find_route(h, c, req->path_normalized, method_bit(req->method));
   if (r == NULL) {
     if (c->allow != 0)
       msvc_request_error(c, 405, "Method not allowed", NULL);
@@ -868,6 +1037,7 @@ static void dispatch(msvc_http_t *http, msvc_request_t *c, h2o_req_t *req) {
   c->mode = r->mode;
   rc = check_caller(c, req);
   if (rc == -1) {
+    c->token_refused = 1;
     msvc_request_error(c, 401, "UnAuthorized", NULL);
   } else if (rc < 0) {
     msvc_request_fail(c, rc, NULL, NULL);
@@ -898,6 +1068,7 @@ static void after_auth(msvc_request_t *c) {
     c->token = NULL;
   }
   if (c->auth_rc == -1) {
+    c->token_refused = 1;
     msvc_request_error(c, 401, "UnAuthorized", NULL);
   } else if (c->auth_rc < 0) {
     msvc_request_fail(c, c->auth_rc, NULL, NULL);
@@ -910,8 +1081,8 @@ static void after_auth(msvc_request_t *c) {
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req) {
-  msvc_http_t *http = ((route_handler_t *)self)->http;
-  msvc_request_t *c = request_new(http, loop_of(req), req);
+  const route_handler_t *h = (const route_handler_t *)self;
+  msvc_request_t *c = request_new(h->http, loop_of(req), req);
   if (c == NULL) {
     req->res.status = 500;
     req->res.reason = "Internal Server Error";
@@ -921,7 +1092,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
     h2o_send_inline(req, FALLBACK_500, sizeof(FALLBACK_500) - 1);
     return 0;
   }
-  dispatch(http, c, req);
+  dispatch(h, c, req);
   return 0;
 }
 
@@ -968,7 +1139,11 @@ static void on_error_setup_ostream(h2o_filter_t *self, h2o_req_t *req,
   h2o_add_header_by_str(&req->pool, &req->res.headers,
                         H2O_STRLIT("x-request-id"), 0, "X-Request-Id", rid,
                         strlen(rid));
-  log_access(loop, req, req->res.status, msvc__monotonic_us(), rid);
+  msvc_metrics_count(loop->metrics, 0, req->res.status, 0);
+  {
+    access_entry_t e = {req->res.status, msvc__monotonic_us(), rid, NULL};
+    log_access(loop, req, &e);
+  }
   h2o_setup_next_ostream(req, &os->super.next);
 }
 
@@ -982,23 +1157,63 @@ static void random_prefix(char out[9]) {
     msvc__hex_encode(&t, sizeof(t), out);
 }
 
+/* One host whose "/" goes to the route handler, and the JSON error filter
+ * on its fallback path. */
+static void configure_host(msvc_http_t *http, h2o_globalconf_t *conf,
+                           int metrics_listener) {
+  h2o_hostconf_t *host = h2o_config_register_host(
+      conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+  route_handler_t *handler =
+      (route_handler_t *)h2o_create_handler(path, sizeof(*handler));
+  h2o_filter_t *filter;
+  handler->super.on_req = on_req;
+  handler->http = http;
+  handler->metrics_listener = metrics_listener;
+  filter = h2o_create_filter(&host->fallback_path, sizeof(*filter));
+  filter->on_setup_ostream = on_error_setup_ostream;
+}
+
+/* The metrics listener's own configuration: plain HTTP/1.1, small
+ * bodies. */
+static void configure_metrics_listener(msvc_http_t *http) {
+  h2o_config_init(&http->mconf);
+  http->mconf.server_name = h2o_iovec_init(H2O_STRLIT("msvc"));
+  http->mconf.max_request_entity_size = 1024;
+  http->mconf.http1.upgrade_to_http2 = 0;
+  configure_host(http, &http->mconf, 1);
+  http->metrics_apart = 1;
+}
+
 int msvc_http_new(msvc_app_t *app, msvc_http_t **out) {
   msvc_http_t *http = calloc(1, sizeof(*http));
-  h2o_hostconf_t *host;
-  h2o_pathconf_t *path;
-  route_handler_t *handler;
-  h2o_filter_t *filter;
+  int nloops = app->cfg->threads > 0 ? app->cfg->threads : 1;
   *out = NULL;
   if (http == NULL)
     return MSVC_ENOMEM;
   http->app = app;
+  http->nshards = (size_t)nloops;
+  http->shards = calloc(http->nshards, sizeof(*http->shards));
+  if (http->shards == NULL) {
+    free(http);
+    return MSVC_ENOMEM;
+  }
+  http->start_time_s = msvc__realtime_ms() / 1000;
   /* CORS_ORIGINS was checked with the rest of the configuration. */
   {
     int rc = msvc_cors_new(app->cfg->cors_origins, &http->cors, NULL, 0);
     if (rc != 0) {
+      free(http->shards);
       free(http);
       return rc;
     }
+  }
+  if (msvc_proxies_parse(app->cfg->trusted_proxies, &http->proxies, NULL, 0) !=
+      0) {
+    msvc_cors_free(http->cors);
+    free(http->shards);
+    free(http);
+    return MSVC_ECONFIG; /* checked with the rest of the configuration */
   }
   random_prefix(http->id_prefix);
   h2o_config_init(&http->conf);
@@ -1006,14 +1221,9 @@ int msvc_http_new(msvc_app_t *app, msvc_http_t **out) {
   http->conf.max_request_entity_size =
       app->cfg->max_body > 0 ? (size_t)app->cfg->max_body : 65536;
   http->conf.http1.upgrade_to_http2 = 0; /* no cleartext HTTP/2 */
-  host = h2o_config_register_host(&http->conf,
-                                  h2o_iovec_init(H2O_STRLIT("default")), 65535);
-  path = h2o_config_register_path(host, "/", 0);
-  handler = (route_handler_t *)h2o_create_handler(path, sizeof(*handler));
-  handler->super.on_req = on_req;
-  handler->http = http;
-  filter = h2o_create_filter(&host->fallback_path, sizeof(*filter));
-  filter->on_setup_ostream = on_error_setup_ostream;
+  configure_host(http, &http->conf, 0);
+  if (app->cfg->metrics_port > 0)
+    configure_metrics_listener(http);
   *out = http;
   return 0;
 }
@@ -1022,7 +1232,13 @@ void msvc_http_free(msvc_http_t *http) {
   if (http == NULL)
     return;
   h2o_config_dispose(&http->conf);
+  if (http->metrics_apart)
+    h2o_config_dispose(&http->mconf);
+  for (size_t i = 0; i < http->nshards; i++)
+    msvc_metrics_shard_free(http->shards[i]);
+  free(http->shards);
   msvc_cors_free(http->cors);
+  msvc_proxies_free(http->proxies);
   free(http->routes);
   free(http);
 }
@@ -1050,6 +1266,21 @@ msvc_app_t *msvc_http_app(msvc_http_t *http) {
   return http->app;
 }
 
+h2o_globalconf_t *msvc_http_metrics_globalconf(msvc_http_t *http) {
+  return http->metrics_apart ? &http->mconf : NULL;
+}
+
+void msvc_http_write_metrics(msvc_http_t *http, msvc__buf_t *b) {
+  msvc_metrics_source_t src;
+  src.app = http->app;
+  src.routes = http->routes;
+  src.nroutes = http->nroutes;
+  src.shards = http->shards;
+  src.nshards = http->nshards;
+  src.start_time_s = http->start_time_s;
+  msvc_metrics_write(b, &src);
+}
+
 void msvc_http_loop_init(msvc_http_loop_t *loop, msvc_http_t *http,
                          h2o_evloop_t *evloop, unsigned index) {
   h2o_context_init(&loop->ctx, evloop, &http->conf);
@@ -1057,6 +1288,12 @@ void msvc_http_loop_init(msvc_http_loop_t *loop, msvc_http_t *http,
   loop->index = index;
   loop->inflight = loop->jobs = 0;
   loop->next_id = 0;
+  loop->metrics = NULL;
+  /* Every route is added by now: the shard gets a slot for each. */
+  if (index < http->nshards) {
+    loop->metrics = msvc_metrics_shard_new(http->nroutes + 1);
+    __atomic_store_n(&http->shards[index], loop->metrics, __ATOMIC_RELEASE);
+  }
   msvc__buf_init(&loop->log);
   h2o_multithread_register_receiver(loop->ctx.queue, &loop->done, on_jobs_done);
   h2o_timeout_init(evloop, &loop->log_timeout, LOG_FLUSH_MS);

@@ -42,6 +42,7 @@
 #include <h2o.h>
 
 #include "app.h"
+#include "metrics.h"
 #include "wire/json.h"
 
 /* Methods, as bits, so that a 405 can list every allowed one. */
@@ -88,8 +89,16 @@ typedef struct msvc_route {
    * MSVC_NOWAIT) to be run again on a worker.  flags: 0 or MSVC_NOWAIT,
    * meant for msvc_request_call(). */
   int (*run)(msvc_request_t *rq, unsigned flags);
-  int status; /* success status, e.g. 201; run() may use it */
+  int status;     /* success status, e.g. 201; run() may use it */
+  unsigned flags; /* MSVC_ROUTE_* */
 } msvc_route_t;
+
+/* Route flags. */
+enum {
+  MSVC_ROUTE_LOGIN = 1u << 0,  /* counted as a login attempt (metrics) */
+  MSVC_ROUTE_METRICS = 1u << 1 /* GET /metrics: on the metrics listener
+                                  when it has its own port */
+};
 
 typedef struct msvc_query_param {
   char *name;  /* owned, percent-decoded */
@@ -131,6 +140,8 @@ struct msvc_request {
   unsigned retry_after;      /* > 0: Retry-After header */
   int degraded;              /* 1: Warning header for missing user details */
   const char *cache_control; /* static; a Cache-Control header, or NULL */
+  const char *content_type;  /* static; NULL: the JSON type */
+  int fail_rc;               /* the MSVC_E* code msvc_request_fail mapped */
 
   /* ---- private to http.c ---- */
   h2o_req_t *req; /* NULL once the client has gone */
@@ -144,6 +155,8 @@ struct msvc_request {
   int authing;        /* the job out is the token check */
   int auth_rc;        /* its outcome: 0, -1 (401) or an MSVC_E* code */
   int64_t started_us; /* msvc__monotonic_us() */
+  size_t slot;        /* the metrics slot: 0, or 1 + the route's index */
+  int token_refused;  /* the 401 is the token check's */
 };
 
 /* The first value of query parameter `name`, or NULL. */
@@ -175,6 +188,11 @@ void msvc_http_free(msvc_http_t *http);
 int msvc_http_add_routes(msvc_http_t *http, const msvc_route_t *routes,
                          size_t n);
 h2o_globalconf_t *msvc_http_globalconf(msvc_http_t *http);
+/* The h2o configuration of the separate metrics listener (--metrics PORT),
+ * which serves only the MSVC_ROUTE_METRICS route; NULL without one. */
+h2o_globalconf_t *msvc_http_metrics_globalconf(msvc_http_t *http);
+/* Appends the Prometheus exposition of this process (metrics.h). */
+void msvc_http_write_metrics(msvc_http_t *http, msvc__buf_t *b);
 msvc_app_t *msvc_http_app(msvc_http_t *http);
 
 /* Per loop thread: an h2o context plus what the HTTP layer keeps there.
@@ -190,6 +208,7 @@ typedef struct msvc_http_loop {
   msvc__buf_t log;                 /* access-log lines not yet written */
   h2o_timeout_t log_timeout;
   h2o_timeout_entry_t log_entry;
+  msvc_metrics_shard_t *metrics; /* owned by the msvc_http_t; may be NULL */
 } msvc_http_loop_t;
 
 void msvc_http_loop_init(msvc_http_loop_t *loop, msvc_http_t *http,

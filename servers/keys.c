@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "log.h"
 #include "msvc/http_resolver.h"
 
 #define PEM_MAX_BYTES 65536
@@ -134,8 +135,8 @@ static int add_key_file(msvc_options_t *opts, const char *path, add_key_fn add,
   if (add == msvc_options_add_signing_key && stat(path, &st) == 0 &&
       (st.st_mode & 077) != 0) {
     char real[PATH_MAX];
-    fprintf(stderr, "warning: %s is readable by other users\n",
-            realpath(path, real) != NULL ? real : path);
+    msvc_log(MSVC_LOG_WARN, "warning: %s is readable by other users",
+             realpath(path, real) != NULL ? real : path);
   }
   rc = add(opts, kid, pem, len);
   if (rc != 0)
@@ -322,6 +323,7 @@ static int load_generated(const msvc_config_t *cfg, const char *name,
   char *list = NULL;
   size_t count = 0;
   time_t now = time(NULL);
+  (void)name; /* the log says who is talking (log.h) */
   struct tm tm;
   int rc;
   if (msvc__mkdir_p(cfg->data_dir, 0700, failed, sizeof(failed)) != 0) {
@@ -339,11 +341,10 @@ static int load_generated(const msvc_config_t *cfg, const char *name,
              date);
     rc = create_key_file(path, cfg->jwt_algorithm, errbuf, errlen);
     if (rc == 0)
-      fprintf(stderr,
-              "%s: generated a %s signing key in %s (mode 0600); keep it, "
-              "or name keys with JWT_PRIVATE_KEY_FILE\n",
-              name, cfg->jwt_algorithm,
-              realpath(path, real) != NULL ? real : path);
+      msvc_log(MSVC_LOG_INFO,
+               "generated a %s signing key in %s (mode 0600); keep it, "
+               "or name keys with JWT_PRIVATE_KEY_FILE",
+               cfg->jwt_algorithm, realpath(path, real) != NULL ? real : path);
     if (rc == 0)
       rc = find_generated(cfg->data_dir, cfg->jwt_algorithm, &list);
   }
@@ -387,10 +388,9 @@ int msvc_keys_configure(const msvc_config_t *cfg, const char *name,
   rc = set_service_secret(cfg, opts, have_service_secret);
   if (rc == 0 && !msvc_keys_asymmetric(cfg) &&
       (cfg->jwt_private_key_file != NULL || cfg->jwt_public_key_file != NULL))
-    fprintf(stderr,
-            "%s: warning: JWT_ALGORITHM is HS256, so the key files named "
-            "are not used\n",
-            name);
+    msvc_log(MSVC_LOG_WARN,
+             "warning: JWT_ALGORITHM is HS256, so the key files named "
+             "are not used");
   if (rc != 0 || !msvc_keys_asymmetric(cfg))
     return rc;
   if (cfg->roles & MSVC_ROLE_AUTH) {
@@ -405,14 +405,14 @@ int msvc_keys_configure(const msvc_config_t *cfg, const char *name,
                         msvc_options_add_verification_key, NULL, &npublic,
                         errbuf, errlen);
     if (rc == 0)
-      fprintf(stderr, "%s: %s tokens signed with key \"%s\"%s\n", name,
-              cfg->jwt_algorithm, kid,
-              npublic > 0 ? " (and verify-only keys)" : "");
+      msvc_log(MSVC_LOG_INFO, "%s tokens signed with key \"%s\"%s",
+               cfg->jwt_algorithm, kid,
+               npublic > 0 ? " (and verify-only keys)" : "");
   } else {
-    fprintf(stderr,
-            "%s: %s tokens verified with the keys published at "
-            "AUTH_MICRO_URL/.well-known/jwks.json\n",
-            name, cfg->jwt_algorithm);
+    msvc_log(MSVC_LOG_INFO,
+             "%s tokens verified with the keys published at "
+             "AUTH_MICRO_URL/.well-known/jwks.json",
+             cfg->jwt_algorithm);
   }
   return rc;
 }
@@ -452,14 +452,14 @@ static void fetch_once(msvc_jwks_fetcher_t *f) {
       snprintf(err, sizeof(err), "%s", msvc_errmsg(f->svc));
   }
   if (rc == 0 && (was_failing || !f->have_keys))
-    fprintf(stderr, "%s: %zu verification keys from the auth services\n",
-            f->name, set->count);
+    msvc_log(MSVC_LOG_INFO, "%zu verification keys from the auth services",
+             set->count);
   else if (rc != 0 && !was_failing)
-    fprintf(stderr,
-            "%s: cannot fetch the auth services' keys (%s); keeping the "
-            "%s and trying again\n",
-            f->name, err[0] ? err : msvc_strerror(rc),
-            f->have_keys ? "keys held" : "start");
+    msvc_log(MSVC_LOG_ERROR,
+             "cannot fetch the auth services' keys (%s); keeping the "
+             "%s and trying again",
+             err[0] ? err : msvc_strerror(rc),
+             f->have_keys ? "keys held" : "start");
   msvc_jwks_free(set);
   pthread_mutex_lock(&f->lock);
   f->failing = rc != 0;

@@ -16,6 +16,8 @@ int msvc_routes_add_auth(msvc_http_t *http);
 int msvc_routes_add_posts(msvc_http_t *http);
 /* Refresh, logout and the caller's sessions (auth role). */
 int msvc_routes_add_sessions(msvc_http_t *http);
+/* GET /metrics (every process, unless --metrics off). */
+int msvc_routes_add_metrics(msvc_http_t *http);
 /* GET /.well-known/jwks.json (auth role). */
 int msvc_routes_add_keys(msvc_http_t *http);
 

@@ -34,7 +34,7 @@ static int run_jwks(msvc_request_t *rq, unsigned flags) {
 
 static const msvc_route_t key_routes[] = {
     {MSVC_M_GET, "/.well-known/jwks.json", MSVC_AUTH_NONE, MSVC_RUN_LOOP, 0,
-     NULL, run_jwks, 200},
+     NULL, run_jwks, 200, 0},
 };
 
 int msvc_routes_add_keys(msvc_http_t *http) {

@@ -240,20 +240,20 @@ static int run_delete(msvc_request_t *rq, unsigned flags) {
 
 static const msvc_route_t post_routes[] = {
     {MSVC_M_GET, "/api/posts", MSVC_AUTH_NONE, MSVC_RUN_TRY, 0, NULL, run_list,
-     200},
+     200, 0},
     {MSVC_M_POST, "/api/posts", MSVC_AUTH_USER, MSVC_RUN_IO, 1, prepare_create,
-     run_create, 201},
+     run_create, 201, 0},
     {MSVC_M_GET, "/api/posts/:id", MSVC_AUTH_NONE, MSVC_RUN_TRY, 0, prepare_one,
-     run_get, 200},
+     run_get, 200, 0},
     {MSVC_M_PUT, "/api/posts/:id", MSVC_AUTH_USER, MSVC_RUN_IO, 1,
-     prepare_update, run_update, 200},
+     prepare_update, run_update, 200, 0},
     {MSVC_M_DELETE, "/api/posts/:id", MSVC_AUTH_USER, MSVC_RUN_IO, 0,
-     prepare_one, run_delete, 200},
+     prepare_one, run_delete, 200, 0},
     /* The seed's paths, with the seed's status codes and list key. */
     {MSVC_M_GET, "/api/post", MSVC_AUTH_NONE, MSVC_RUN_TRY, 0, NULL,
-     run_list_alias, 200},
+     run_list_alias, 200, 0},
     {MSVC_M_POST, "/api/post", MSVC_AUTH_USER, MSVC_RUN_IO, 1, prepare_create,
-     run_create, 200},
+     run_create, 200, 0},
 };
 
 int msvc_routes_add_posts(msvc_http_t *http) {

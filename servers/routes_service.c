@@ -43,11 +43,11 @@ static int run_readyz(msvc_request_t *rq, unsigned flags) {
 }
 
 static const msvc_route_t service_routes[] = {
-    {MSVC_M_GET, "/", MSVC_AUTH_NONE, MSVC_RUN_LOOP, 0, NULL, run_root, 200},
+    {MSVC_M_GET, "/", MSVC_AUTH_NONE, MSVC_RUN_LOOP, 0, NULL, run_root, 200, 0},
     {MSVC_M_GET, "/healthz", MSVC_AUTH_NONE, MSVC_RUN_LOOP, 0, NULL,
-     run_healthz, 200},
+     run_healthz, 200, 0},
     {MSVC_M_GET, "/readyz", MSVC_AUTH_NONE, MSVC_RUN_TRY, 0, NULL, run_readyz,
-     200},
+     200, 0},
 };
 
 int msvc_routes_add_service(msvc_http_t *http) {

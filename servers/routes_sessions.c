@@ -268,13 +268,13 @@ static int run_session_end(msvc_request_t *rq, unsigned flags) {
 
 static const msvc_route_t session_routes[] = {
     {MSVC_M_POST, "/api/token/refresh", MSVC_AUTH_NONE, MSVC_RUN_IO, 1,
-     prepare_refresh, run_refresh, 200},
+     prepare_refresh, run_refresh, 200, 0},
     {MSVC_M_POST, "/api/logout", MSVC_AUTH_USER, MSVC_RUN_IO, 1, prepare_logout,
-     run_logout, 200},
+     run_logout, 200, 0},
     {MSVC_M_GET, "/api/sessions", MSVC_AUTH_USER, MSVC_RUN_TRY, 0, NULL,
-     run_sessions_list, 200},
+     run_sessions_list, 200, 0},
     {MSVC_M_DELETE, "/api/sessions/:id", MSVC_AUTH_USER, MSVC_RUN_IO, 0, NULL,
-     run_session_end, 200},
+     run_session_end, 200, 0},
 };
 
 int msvc_routes_add_sessions(msvc_http_t *http) {

@@ -17,6 +17,7 @@
  * under load.
  */
 #include "server.h"
+#include "log.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -47,6 +48,11 @@ typedef struct server_loop {
   unsigned tls_gen; /* of accept_ctx.ssl_ctx, see msvc_tls_ctx */
   h2o_socket_t *listener;
   int listen_fd; /* the listener's own dup of its socket */
+  /* The metrics listener (--metrics PORT), on loop 0 only: plain HTTP,
+   * its own h2o configuration (GET /metrics alone). */
+  h2o_socket_t *mlistener;
+  int mlisten_fd;
+  h2o_accept_ctx_t maccept_ctx;
   h2o_linklist_t conns;
   size_t nconns;
   h2o_multithread_receiver_t control; /* the stop message */
@@ -64,6 +70,7 @@ typedef struct server_loop {
   /* Start-up hand-over between the main thread and the loop thread. */
   msvc_http_t *init_http;
   int init_fd;
+  int init_mfd; /* the metrics listener's socket, or -1 */
   unsigned init_index;
   int init_rc;
   sem_t ready;
@@ -164,8 +171,8 @@ static int open_listeners(const char *name, const char *host, int port, int n,
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   snprintf(portstr, sizeof(portstr), "%d", port);
   if ((err = getaddrinfo(host, portstr, &hints, &res)) != 0) {
-    fprintf(stderr, "%s: cannot listen on %s:%d: %s\n", name, host, port,
-            gai_strerror(err));
+    msvc_log(MSVC_LOG_ERROR, "cannot listen on %s:%d: %s", host, port,
+             gai_strerror(err));
     return -1;
   }
   for (ai = res; ai != NULL && !ok; ai = ai->ai_next) {
@@ -175,8 +182,8 @@ static int open_listeners(const char *name, const char *host, int port, int n,
   }
   freeaddrinfo(res);
   if (!ok) {
-    fprintf(stderr, "%s: cannot listen on %s:%d: %s\n", name, host, port,
-            strerror(err ? err : EADDRNOTAVAIL));
+    msvc_log(MSVC_LOG_ERROR, "cannot listen on %s:%d: %s", host, port,
+             strerror(err ? err : EADDRNOTAVAIL));
     return -1;
   }
   format_address((struct sockaddr *)&bound, scheme, addr, addrlen);
@@ -192,7 +199,7 @@ static void on_conn_close(void *data) {
   free(tc);
 }
 
-static void accept_one(server_loop_t *sl, int fd) {
+static void accept_one(server_loop_t *sl, int fd, int metrics) {
   tracked_conn_t *tc = malloc(sizeof(*tc));
   h2o_socket_t *sock;
   int on = 1;
@@ -210,6 +217,10 @@ static void accept_one(server_loop_t *sl, int fd) {
   sl->nconns++;
   sock->on_close.cb = on_conn_close;
   sock->on_close.data = tc;
+  if (metrics) {
+    h2o_accept(&sl->maccept_ctx, sock);
+    return;
+  }
   if (sl->tls != NULL) /* the current context, after a reload */
     sl->accept_ctx.ssl_ctx =
         msvc_tls_ctx(sl->tls, &sl->tls_gen, sl->accept_ctx.ssl_ctx);
@@ -222,26 +233,32 @@ static void on_accept_pause_end(h2o_timeout_entry_t *entry) {
   server_loop_t *sl = H2O_STRUCT_FROM_MEMBER(server_loop_t, pause_entry, entry);
   if (sl->listener != NULL)
     h2o_socket_read_start(sl->listener, on_accept);
+  if (sl->mlistener != NULL)
+    h2o_socket_read_start(sl->mlistener, on_accept);
 }
 
 /* Out of descriptors or memory, the pending connection stays queued and
  * the listener stays readable: without a pause the loop would spin. */
 static void pause_accepting(server_loop_t *sl) {
-  fprintf(stderr, "%s: cannot accept: %s; pausing %d ms\n",
-          msvc_http_app(sl->http.http)->name, strerror(errno), ACCEPT_PAUSE_MS);
+  msvc_log(MSVC_LOG_ERROR, "cannot accept: %s; pausing %d ms", strerror(errno),
+           ACCEPT_PAUSE_MS);
   h2o_socket_read_stop(sl->listener);
+  if (sl->mlistener != NULL)
+    h2o_socket_read_stop(sl->mlistener);
   if (!h2o_timeout_is_linked(&sl->pause_entry))
     h2o_timeout_link(sl->evloop, &sl->pause_timeout, &sl->pause_entry);
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err) {
   server_loop_t *sl = listener->data;
+  int metrics = listener == sl->mlistener;
+  int lfd = metrics ? sl->mlisten_fd : sl->listen_fd;
   if (err != NULL)
     return;
   for (int i = 0; i < ACCEPT_BATCH; i++) {
-    int fd = accept4(sl->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      accept_one(sl, fd);
+      accept_one(sl, fd, metrics);
       continue;
     }
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -281,14 +298,19 @@ static void on_tick(h2o_timeout_entry_t *entry) {
   h2o_timeout_link(sl->evloop, &sl->tick_timeout, &sl->tick_entry);
 }
 
+static void close_listener(h2o_socket_t **l) {
+  if (*l != NULL) {
+    h2o_socket_read_stop(*l);
+    h2o_socket_close(*l);
+    *l = NULL;
+  }
+}
+
 static void begin_stop(server_loop_t *sl) {
   if (h2o_timeout_is_linked(&sl->pause_entry))
     h2o_timeout_unlink(&sl->pause_entry);
-  if (sl->listener != NULL) {
-    h2o_socket_read_stop(sl->listener);
-    h2o_socket_close(sl->listener);
-    sl->listener = NULL;
-  }
+  close_listener(&sl->listener);
+  close_listener(&sl->mlistener);
   /* HTTP/1 answers now say "Connection: close"; HTTP/2 gets GOAWAY. */
   h2o_context_request_shutdown(&sl->http.ctx);
   sl->deadline_ms = msvc__monotonic_ms() + MSVC_SERVER_DRAIN_MS;
@@ -310,6 +332,23 @@ static void on_control(h2o_multithread_receiver_t *receiver,
 
 /* ---- setup and teardown (on the loop thread) ------------------------------
  */
+
+/* The metrics listener, when this loop was handed one. */
+static int metrics_listener_init(server_loop_t *sl, msvc_http_t *http) {
+  h2o_globalconf_t *mconf = msvc_http_metrics_globalconf(http);
+  if (sl->init_mfd < 0 || mconf == NULL)
+    return 0;
+  sl->maccept_ctx.ctx = &sl->http.ctx;
+  sl->maccept_ctx.hosts = mconf->hosts;
+  sl->mlisten_fd = dup(sl->init_mfd);
+  if (sl->mlisten_fd < 0)
+    return -1;
+  sl->mlistener = h2o_evloop_socket_create(sl->evloop, sl->mlisten_fd,
+                                           H2O_SOCKET_FLAG_DONT_READ);
+  sl->mlistener->data = sl;
+  h2o_socket_read_start(sl->mlistener, on_accept);
+  return 0;
+}
 
 static int loop_init(server_loop_t *sl, msvc_http_t *http, int fd,
                      unsigned index) {
@@ -333,15 +372,12 @@ static int loop_init(server_loop_t *sl, msvc_http_t *http, int fd,
                                           H2O_SOCKET_FLAG_DONT_READ);
   sl->listener->data = sl;
   h2o_socket_read_start(sl->listener, on_accept);
-  return 0;
+  return metrics_listener_init(sl, http);
 }
 
 static void loop_dispose(server_loop_t *sl) {
-  if (sl->listener != NULL) {
-    h2o_socket_read_stop(sl->listener);
-    h2o_socket_close(sl->listener);
-    sl->listener = NULL;
-  }
+  close_listener(&sl->listener);
+  close_listener(&sl->mlistener);
   if (h2o_timeout_is_linked(&sl->tick_entry))
     h2o_timeout_unlink(&sl->tick_entry);
   if (h2o_timeout_is_linked(&sl->pause_entry))
@@ -378,15 +414,15 @@ static void *loop_main(void *arg) {
 static void reload_tls(const char *name, msvc_tls_t *tls) {
   char err[512] = "", desc[512];
   if (tls == NULL) {
-    fprintf(stderr, "%s: SIGHUP received: nothing to reload (no TLS)\n", name);
+    msvc_log(MSVC_LOG_INFO, "SIGHUP received: nothing to reload (no TLS)");
   } else if (msvc_tls_reload(tls, err, sizeof(err)) != 0) {
-    fprintf(stderr,
-            "%s: SIGHUP received: TLS not reloaded, keeping the "
-            "current certificate: %s\n",
-            name, err);
+    msvc_log(MSVC_LOG_INFO,
+             "SIGHUP received: TLS not reloaded, keeping the "
+             "current certificate: %s",
+             err);
   } else {
     msvc_tls_describe(tls, desc, sizeof(desc));
-    fprintf(stderr, "%s: SIGHUP received: TLS reloaded: %s\n", name, desc);
+    msvc_log(MSVC_LOG_INFO, "SIGHUP received: TLS reloaded: %s", desc);
   }
 }
 
@@ -402,11 +438,10 @@ static int wait_for_signal(const char *name, msvc_tls_t *tls) {
       reload_tls(name, tls);
       sig = 0;
     }
-  fprintf(stderr,
-          "%s: %s received, stopping (waiting up to %d s for "
-          "requests in flight)\n",
-          name, sig == SIGINT ? "SIGINT" : "SIGTERM",
-          MSVC_SERVER_DRAIN_MS / 1000);
+  msvc_log(MSVC_LOG_INFO,
+           "%s received, stopping (waiting up to %d s for "
+           "requests in flight)",
+           sig == SIGINT ? "SIGINT" : "SIGTERM", MSVC_SERVER_DRAIN_MS / 1000);
   return sig;
 }
 
@@ -414,13 +449,14 @@ static int wait_for_signal(const char *name, msvc_tls_t *tls) {
  * every loop is serving, or -1 when one could not be started (the loops
  * that were are marked started, for stop_loops). */
 static int start_loops(server_loop_t *loops, int n, msvc_http_t *http,
-                       const int *fds, msvc_tls_t *tls) {
+                       const int *fds, int mfd, msvc_tls_t *tls) {
   for (int i = 0; i < n; i++) {
     server_loop_t *sl = &loops[i];
     char tname[16];
     sl->tls = tls;
     sl->init_http = http;
     sl->init_fd = fds[i];
+    sl->init_mfd = i == 0 ? mfd : -1;
     sl->init_index = (unsigned)i;
     if (sem_init(&sl->ready, 0, 0) != 0 ||
         pthread_create(&sl->thread, NULL, loop_main, sl) != 0)
@@ -456,8 +492,8 @@ static int stop_loops(server_loop_t *loops, int n, msvc_app_t *app) {
     left_reqs += loops[i].http.inflight + loops[i].http.jobs;
   }
   if (left_conns > 0 || left_reqs > 0) {
-    fprintf(stderr, "%s: gave up on %zu requests and %zu connections\n",
-            app->name, left_reqs, left_conns);
+    msvc_log(MSVC_LOG_ERROR, "gave up on %zu requests and %zu connections",
+             left_reqs, left_conns);
     clean = 0;
   }
   return clean;
@@ -475,9 +511,10 @@ int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
   server_loop_t *loops = calloc((size_t)nloops, sizeof(*loops));
   int *fds = calloc((size_t)nloops, sizeof(*fds));
   msvc_tls_t *tls = NULL;
-  int clean;
+  char maddr[128] = "?";
+  int clean, mfd = -1;
   if (msvc_tls_open(cfg, &tls, err, sizeof(err)) != 0) {
-    fprintf(stderr, "%s: cannot start: %s\n", app->name, err);
+    msvc_log(MSVC_LOG_ERROR, "cannot start: %s", err);
     free(loops);
     free(fds);
     return 1;
@@ -490,20 +527,35 @@ int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
     free(fds);
     return 1;
   }
-  if (start_loops(loops, nloops, http, fds, tls) != 0) {
-    fprintf(stderr, "%s: cannot start the event loops\n", app->name);
+  if (cfg->metrics_port > 0 &&
+      open_listeners(app->name, cfg->host, cfg->metrics_port, 1, &mfd, "http",
+                     maddr, sizeof(maddr)) != 0) {
+    close_all(fds, nloops);
+    msvc_tls_free(tls);
+    free(loops);
+    free(fds);
+    return 1;
+  }
+  if (start_loops(loops, nloops, http, fds, mfd, tls) != 0) {
+    msvc_log(MSVC_LOG_ERROR, "cannot start the event loops");
+    if (mfd >= 0)
+      close(mfd);
     close_all(fds, nloops);
     stop_loops(loops, nloops, app);
     return 1; /* loops are leaked on purpose: the process is exiting */
   }
   close_all(fds, nloops); /* each loop holds its own dup */
   free(fds);
+  if (mfd >= 0) {
+    close(mfd);
+    msvc_log(MSVC_LOG_INFO, "metrics on %s/metrics", maddr);
+  }
   if (tls != NULL) {
     msvc_tls_describe(tls, err, sizeof(err));
-    fprintf(stderr, "%s: %s\n", app->name, err);
+    msvc_log(MSVC_LOG_INFO, "%s", err);
   }
-  fprintf(stderr, "%s: listening on %s with %d event-loop threads\n", app->name,
-          addr, nloops);
+  msvc_log(MSVC_LOG_INFO, "listening on %s with %d event-loop threads", addr,
+           nloops);
   wait_for_signal(app->name, tls);
   clean = stop_loops(loops, nloops, app);
   if (!clean)

@@ -17,8 +17,8 @@
 
 #define MSVC_SERVER_DRAIN_MS 10000
 
-/* Ignores SIGPIPE and blocks SIGTERM/SIGINT/SIGHUP in the calling thread, so that
- * every thread started afterwards (workers, loops) inherits the mask and
+/* Ignores SIGPIPE and blocks SIGTERM/SIGINT/SIGHUP in the calling thread, so
+ * that every thread started afterwards (workers, loops) inherits the mask and
  * only msvc_server_run receives them.  Call first thing in main(). */
 void msvc_server_prepare_process(void);
 

@@ -57,7 +57,7 @@ START_TIMEOUT = 30.0     # seconds for a server to answer /healthz
 STOP_TIMEOUT = 15.0      # seconds for a graceful stop before SIGKILL
 
 SCENARIOS = ("user", "posts", "login", "memory", "scale", "split",
-             "sessions", "tls")
+             "sessions", "tls", "ops")
 
 PROCS = []               # every subprocess.Popen still to be stopped
 
@@ -1690,6 +1690,68 @@ def scenario_tls(ctx, db_path, srv, users, tables):
         tsrv.stop()
 
 
+def ops_pair(ctx, db_path, users, table, rows, goal):
+    """Two msvc-servers on the seeded database, differing only in the
+    settings of `rows` ((key, name, env) twice); GET /api/user on both in
+    alternating rounds; the second row's ratio is to the first."""
+    (ka, na, ea), (kb, nb, eb) = rows
+    env = {"BENCH_TOKEN": users[0][1]}
+    a = ctx.server("server", sqlite_url(db_path), env_extra=ea,
+                   label="msvc-server-" + ka)
+    try:
+        b = ctx.server("server", sqlite_url(db_path), env_extra=eb,
+                       label="msvc-server-" + kb)
+        try:
+            ua, ub = a.url("/api/user"), b.url("/api/user")
+            warm_up(ctx, ua, 32, env)
+            warm_up(ctx, ub, 32, env)
+            res = in_rounds(ctx, [
+                (ka, lambda: {ka: wrk(ua, 32, ctx.dur, env, [a.proc.pid])}),
+                (kb, lambda: {kb: wrk(ub, 32, ctx.dur, env, [b.proc.pid])})])
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+    base, other = rate(res, ka), rate(res, kb)
+    table.add(ka, na, res.get(ka, {}), 32, "1.00", "reference")
+    ratio = other / base if base and other else 0.0
+    table.add(kb, nb, res.get(kb, {}), 32,
+              "%.2f (CPU %s)" % (ratio, cpu_ratio(res[ka], res[kb]))
+              if ratio else "", goal[0] if goal else "",
+              verdict(ratio >= goal[1]) if goal and ratio else "")
+
+
+def scenario_ops(ctx, db_path, srv, users, tables):
+    """Issue 10: what the counters and the JSON access log cost on the
+    hottest route.  Rows 10f-10g: /metrics on against off (the counting
+    on the request path is what differs); rows 10h-10i: the access log
+    as text against JSON."""
+    table = Table("Issue 10: metrics and log format, GET /api/user on "
+                  "msvc-server (SQLite)")
+    tables.append(table)
+    h = ctx.help_of("server")
+    if not (has_flag(h, "--metrics") and has_flag(h, "--log-format")):
+        table.note("skipped: this msvc-server has no --metrics / "
+                   "--log-format")
+        return
+    log_on = {"ACCESS_LOG": "1"}
+    ops_pair(ctx, db_path, users, table,
+             (("10f", "metrics off", {"METRICS": "off"}),
+              ("10g", "metrics on (counted per loop)", {"METRICS": "on"})),
+             (">= 0.97", 0.97))
+    ops_pair(ctx, db_path, users, table,
+             (("10h", "access log, text", dict(log_on, LOG_FORMAT="text")),
+              ("10i", "access log, JSON", dict(log_on, LOG_FORMAT="json"))),
+             None)
+    table.note("10f-10i: each pair runs on two msvc-servers of the same "
+               "build on the seeded database, in alternating rounds; "
+               "ratio: req/s over the pair's first row, in brackets the "
+               "ratio the CPU per request predicts.  10f-10g take the "
+               "access log setting of the run (%s); 10h-10i have it on, "
+               "written to a file." % ("off" if ctx.args.no_access_log
+                                       else "on"))
+
+
 def run_issue2(ctx, db_url, title, only, tables, targets=True):
     """Starts msvc-server on db_url, seeds it, runs the issue-2 scenarios
     but the 1M one; returns (table, server, users)."""
@@ -1876,6 +1938,10 @@ def run_all(ctx, only, tables):
             if "tls" in only and srv.proc.poll() is None:
                 guarded(table, "tls",
                         lambda: scenario_tls(ctx, db, srv, users, tables),
+                        srv)
+            if "ops" in only and srv.proc.poll() is None:
+                guarded(table, "ops",
+                        lambda: scenario_ops(ctx, db, srv, users, tables),
                         srv)
             if "scale" in only and srv.proc.poll() is None:
                 guarded(table, "scale",

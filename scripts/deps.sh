@@ -142,7 +142,7 @@ want_go=0
 for arg in "$@"; do
   case "$arg" in
   --bench) packages+=(wrk nghttp2-client) ;; # h2load: the HTTP/2 rows
-  --test) packages+=(valgrind openssl) want_go=1 ;; # openssl: tests/tls
+  --test) packages+=(valgrind openssl prometheus) want_go=1 ;; # openssl: tests/tls; prometheus: promtool
   *) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -137,6 +137,7 @@ packages=(
   build-essential cmake pkg-config python3 curl
   libh2o-evloop-dev libjwt-dev libjson-c-dev libcrypt-dev libsqlite3-dev
   libmongoc-dev libbson-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
+  libsystemd-dev # sd_notify in the servers (optional: MSVC_WITH_SYSTEMD)
 )
 want_go=0
 for arg in "$@"; do

@@ -15,9 +15,17 @@
  * __thread), and a socket made on one thread but read on another recycles
  * memory through the wrong thread's free list, which corrupts the heap
  * under load.
+ *
+ * The service manager (notify.h) is told READY=1 only after start_loops
+ * returned, that is once every listener is bound and every loop serves
+ * (the store was opened before, by msvc_app_open): whoever waits for it
+ * can connect at once.  STOPPING=1 goes out as the drain begins, and a
+ * SIGHUP is bracketed by RELOADING=1 and READY=1.  All from the main
+ * thread.
  */
 #include "server.h"
 #include "log.h"
+#include "notify.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -426,7 +434,10 @@ static void reload_tls(const char *name, msvc_tls_t *tls) {
   }
 }
 
-static int wait_for_signal(const char *name, msvc_tls_t *tls) {
+/* `status` is the STATUS= text that READY=1 carries again after a
+ * reload. */
+static int wait_for_signal(const char *name, msvc_tls_t *tls,
+                           const char *status) {
   sigset_t set;
   int sig = 0;
   sigemptyset(&set);
@@ -435,7 +446,9 @@ static int wait_for_signal(const char *name, msvc_tls_t *tls) {
   sigaddset(&set, SIGHUP);
   while (sigwait(&set, &sig) != 0 || sig == SIGHUP)
     if (sig == SIGHUP) {
+      msvc_notify_reloading(name);
       reload_tls(name, tls);
+      msvc_notify_ready(name, status);
       sig = 0;
     }
   msvc_log(MSVC_LOG_INFO,
@@ -507,7 +520,7 @@ static void close_all(int *fds, int n) {
 int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
   msvc_app_t *app = msvc_http_app(http);
   int nloops = cfg->threads > 0 ? cfg->threads : 1;
-  char addr[128] = "?", err[512] = "";
+  char addr[128] = "?", err[512] = "", status[160];
   server_loop_t *loops = calloc((size_t)nloops, sizeof(*loops));
   int *fds = calloc((size_t)nloops, sizeof(*fds));
   msvc_tls_t *tls = NULL;
@@ -556,7 +569,10 @@ int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
   }
   msvc_log(MSVC_LOG_INFO, "listening on %s with %d event-loop threads", addr,
            nloops);
-  wait_for_signal(app->name, tls);
+  snprintf(status, sizeof(status), "serving on %s", addr);
+  msvc_notify_ready(app->name, status);
+  wait_for_signal(app->name, tls, status);
+  msvc_notify_stopping(app->name, "stopping: draining requests in flight");
   clean = stop_loops(loops, nloops, app);
   if (!clean)
     return 2; /* loops left as they are; the process is about to exit */

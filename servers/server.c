@@ -166,9 +166,8 @@ static int bind_group(const struct addrinfo *ai, int n, int *fds,
 
 /* n listening sockets on host:port, one per loop, in fds[]; 0, or -1 with
  * the reason logged.  addr gets the address actually bound. */
-static int open_listeners(const char *name, const char *host, int port, int n,
-                          int *fds, const char *scheme, char *addr,
-                          size_t addrlen) {
+static int open_listeners(const char *host, int port, int n, int *fds,
+                          const char *scheme, char *addr, size_t addrlen) {
   struct addrinfo hints, *res = NULL, *ai;
   struct sockaddr_storage bound;
   char portstr[16];
@@ -419,7 +418,7 @@ static void *loop_main(void *arg) {
 
 /* SIGHUP: the TLS files are read again; new connections get them, open
  * ones keep theirs, and bad files leave the old ones in use. */
-static void reload_tls(const char *name, msvc_tls_t *tls) {
+static void reload_tls(msvc_tls_t *tls) {
   char err[512] = "", desc[512];
   if (tls == NULL) {
     msvc_log(MSVC_LOG_INFO, "SIGHUP received: nothing to reload (no TLS)");
@@ -447,7 +446,7 @@ static int wait_for_signal(const char *name, msvc_tls_t *tls,
   while (sigwait(&set, &sig) != 0 || sig == SIGHUP)
     if (sig == SIGHUP) {
       msvc_notify_reloading(name);
-      reload_tls(name, tls);
+      reload_tls(tls);
       msvc_notify_ready(name, status);
       sig = 0;
     }
@@ -533,7 +532,7 @@ int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
     return 1;
   }
   if (loops == NULL || fds == NULL ||
-      open_listeners(app->name, cfg->host, cfg->port, nloops, fds,
+      open_listeners(cfg->host, cfg->port, nloops, fds,
                      tls != NULL ? "https" : "http", addr, sizeof(addr)) != 0) {
     msvc_tls_free(tls);
     free(loops);
@@ -541,8 +540,8 @@ int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
     return 1;
   }
   if (cfg->metrics_port > 0 &&
-      open_listeners(app->name, cfg->host, cfg->metrics_port, 1, &mfd, "http",
-                     maddr, sizeof(maddr)) != 0) {
+      open_listeners(cfg->host, cfg->metrics_port, 1, &mfd, "http", maddr,
+                     sizeof(maddr)) != 0) {
     close_all(fds, nloops);
     msvc_tls_free(tls);
     free(loops);

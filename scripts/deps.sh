@@ -5,7 +5,8 @@
 #   --test   also valgrind (the examples run under it) and a Go toolchain
 #            of at least the version tests/ferretdb/go.mod asks for (1.24),
 #            to build the FerretDB test server (Debian 12's golang-go is
-#            1.19); see ensure_go below
+#            1.19); see ensure_go below; and a Python venv with
+#            schemathesis for tests/openapi (see ensure_test_venv)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -133,6 +134,16 @@ MSG
   return 1
 }
 
+# The venv tests/openapi runs schemathesis from: the pinned versions of
+# tests/openapi/requirements.txt, installed with pip from its default index
+# (nothing is fetched when they are already there).
+test_venv=$HOME/.cache/msvc/venv
+ensure_test_venv() {
+  [ -x "$test_venv/bin/python" ] || python3 -m venv "$test_venv"
+  "$test_venv/bin/python" -m pip install -q --disable-pip-version-check \
+    -r "$root/tests/openapi/requirements.txt"
+}
+
 packages=(
   build-essential cmake pkg-config python3 curl
   libh2o-evloop-dev libjwt-dev libjson-c-dev libcrypt-dev libsqlite3-dev
@@ -140,10 +151,11 @@ packages=(
   libsystemd-dev # sd_notify in the servers (optional: MSVC_WITH_SYSTEMD)
 )
 want_go=0
+want_venv=0
 for arg in "$@"; do
   case "$arg" in
   --bench) packages+=(wrk nghttp2-client) ;; # h2load: the HTTP/2 rows
-  --test) packages+=(valgrind openssl prometheus) want_go=1 ;; # openssl: tests/tls; prometheus: promtool
+  --test) packages+=(valgrind openssl prometheus python3-venv python3-pip) want_go=1 want_venv=1 ;; # openssl: tests/tls; prometheus: promtool
   *) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -161,3 +173,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 [ "$want_go" -eq 0 ] || ensure_go
+[ "$want_venv" -eq 0 ] || ensure_test_venv

@@ -71,6 +71,35 @@ static void log_config_warnings(const msvc_config_t *cfg, const char *name) {
   free(text);
 }
 
+/* Takes "--print-openapi" out of the arguments; 1 when it was there.
+ * Such a run starts as usual up to its routes, prints the OpenAPI
+ * document it would serve and exits: 1 when a route is undocumented. */
+static int take_print_openapi(int *argc, char **argv) {
+  int found = 0, n = 1;
+  for (int i = 1; i < *argc; i++) {
+    if (strcmp(argv[i], "--print-openapi") == 0)
+      found = 1;
+    else
+      argv[n++] = argv[i];
+  }
+  *argc = n;
+  argv[n] = NULL;
+  return found;
+}
+
+static int print_openapi(const char *name) {
+  const char *undocumented;
+  size_t len;
+  const char *doc = msvc_routes_openapi(&len, &undocumented);
+  fwrite(doc, 1, len, stdout);
+  putchar('\n');
+  if (undocumented[0] == '\0')
+    return 0;
+  fprintf(stderr, "%s: routes missing from the OpenAPI document:\n%s", name,
+          undocumented);
+  return 1;
+}
+
 static int build_http(const msvc_cli_spec_t *spec, msvc_app_t *app,
                       msvc_http_t **http) {
   int rc = msvc_http_new(app, http);
@@ -80,6 +109,8 @@ static int build_http(const msvc_cli_spec_t *spec, msvc_app_t *app,
     rc = spec->add_routes(*http);
   if (rc == 0 && app->cfg->metrics_port >= 0)
     rc = msvc_routes_add_metrics(*http);
+  if (rc == 0)
+    rc = msvc_routes_add_openapi(*http); /* last: it lists the routes */
   return rc;
 }
 
@@ -88,6 +119,7 @@ int msvc_cli_main(const msvc_cli_spec_t *spec, int argc, char **argv) {
   msvc_app_t *app = NULL;
   msvc_http_t *http = NULL;
   char err[512] = "";
+  int print = take_print_openapi(&argc, argv);
   int rc = load_config(spec, &cfg, argc, argv);
   if (rc >= 0) {
     msvc_config_clear(&cfg);
@@ -106,6 +138,12 @@ int msvc_cli_main(const msvc_cli_spec_t *spec, int argc, char **argv) {
   if (build_http(spec, app, &http) != 0) {
     msvc_log(MSVC_LOG_ERROR, "cannot start: out of memory");
     rc = 1;
+  } else if (print) {
+    rc = print_openapi(spec->name);
+    msvc_http_free(http);
+    msvc_app_close(app);
+    msvc_config_clear(&cfg);
+    return rc;
   } else {
     rc = msvc_server_run(http, &cfg);
   }

@@ -1258,6 +1258,11 @@ int msvc_http_add_routes(msvc_http_t *http, const msvc_route_t *routes,
   return 0;
 }
 
+size_t msvc_http_routes(msvc_http_t *http, const msvc_route_t *const **routes) {
+  *routes = (const msvc_route_t *const *)http->routes;
+  return http->nroutes;
+}
+
 h2o_globalconf_t *msvc_http_globalconf(msvc_http_t *http) {
   return &http->conf;
 }

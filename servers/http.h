@@ -187,6 +187,9 @@ int msvc_http_new(msvc_app_t *app, msvc_http_t **out);
 void msvc_http_free(msvc_http_t *http);
 int msvc_http_add_routes(msvc_http_t *http, const msvc_route_t *routes,
                          size_t n);
+/* The registered routes, in registration order: their count, and the
+ * array in *routes (valid until the next msvc_http_add_routes). */
+size_t msvc_http_routes(msvc_http_t *http, const msvc_route_t *const **routes);
 h2o_globalconf_t *msvc_http_globalconf(msvc_http_t *http);
 /* The h2o configuration of the separate metrics listener (--metrics PORT),
  * which serves only the MSVC_ROUTE_METRICS route; NULL without one. */

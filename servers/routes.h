@@ -20,6 +20,12 @@ int msvc_routes_add_sessions(msvc_http_t *http);
 int msvc_routes_add_metrics(msvc_http_t *http);
 /* GET /.well-known/jwks.json (auth role). */
 int msvc_routes_add_keys(msvc_http_t *http);
+/* GET /openapi.json; added last, since its document lists the routes
+ * registered by then (see routes_openapi.c). */
+int msvc_routes_add_openapi(msvc_http_t *http);
+/* That document (compact JSON, `*len` bytes) and the routes it lacks,
+ * "METHOD /path\n" each ("" when none). */
+const char *msvc_routes_openapi(size_t *len, const char **undocumented);
 
 /* The token part of the login and refresh answers: {"message", and
  * "access_token", "token_type", "expires_in", plus "refresh_token" and

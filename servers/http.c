@@ -1294,8 +1294,9 @@ void msvc_http_loop_init(msvc_http_loop_t *loop, msvc_http_t *http,
   loop->inflight = loop->jobs = 0;
   loop->next_id = 0;
   loop->metrics = NULL;
-  /* Every route is added by now: the shard gets a slot for each. */
-  if (index < http->nshards) {
+  /* Every route is added by now: the shard gets a slot for each.  With
+   * --metrics off nothing is counted at all (account() sees NULL). */
+  if (index < http->nshards && http->app->cfg->metrics_port >= 0) {
     loop->metrics = msvc_metrics_shard_new(http->nroutes + 1);
     __atomic_store_n(&http->shards[index], loop->metrics, __ATOMIC_RELEASE);
   }

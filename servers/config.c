@@ -166,11 +166,30 @@ static const setting_t settings[] = {
     {.flag = "login-max-failures", .env = "LOGIN_MAX_FAILURES", .metavar = "N",
      .type = T_INT, .offset = FIELD(login_max_failures), .def_num = 5,
      .min = 0, .max = 1000, .uses = USE_ACCOUNTS,
-     .help = "failed logins for one email before it is locked, 0 for never"},
+     .help = "failed logins on one account from one client address (in "
+             "--login-window) before that client waits --login-lockout "
+             "before each further try on it; 0 turns the login throttle off"},
     {.flag = "login-lockout", .env = "LOGIN_LOCKOUT", .metavar = "SECONDS",
      .type = T_INT, .offset = FIELD(login_lockout), .def_num = 60, .min = 1,
      .max = 86400, .uses = USE_ACCOUNTS,
-     .help = "how long a locked email is refused"},
+     .help = "how long a client over a login limit waits"},
+    {.flag = "login-window", .env = "LOGIN_WINDOW", .metavar = "SECONDS",
+     .type = T_INT, .offset = FIELD(login_window), .def_num = 900, .min = 1,
+     .max = 86400, .uses = USE_ACCOUNTS,
+     .help = "how long a failed login counts"},
+    {.flag = "login-account-max-failures", .env = "LOGIN_ACCOUNT_MAX_FAILURES",
+     .metavar = "N", .type = T_INT, .offset = FIELD(login_account_max),
+     .def_num = 50, .min = 0, .max = 100000, .uses = USE_ACCOUNTS,
+     .help = "failed logins on one account from all addresses, after which "
+             "addresses that never logged in to it wait 1, 2, 4 ... seconds "
+             "(at most --login-window) after each failure; addresses that "
+             "did are not slowed; 0 for never"},
+    {.flag = "login-client-max-failures", .env = "LOGIN_CLIENT_MAX_FAILURES",
+     .metavar = "N", .type = T_INT, .offset = FIELD(login_client_max),
+     .def_num = 100, .min = 0, .max = 100000, .uses = USE_ACCOUNTS,
+     .help = "failed logins from one client address on any accounts "
+             "(password spraying) before it waits --login-lockout before "
+             "each try; 0 for never"},
     {.flag = "store-timeout-ms", .env = "STORE_TIMEOUT_MS", .metavar = "MS",
      .type = T_INT, .offset = FIELD(store_timeout_ms), .def_num = 5000,
      .min = 1, .max = 600000, .uses = USE_ANY,

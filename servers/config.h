@@ -40,6 +40,9 @@ typedef struct msvc_config {
                           default, 10 for bcrypt, libxcrypt's for yescrypt) */
   int login_max_failures;      /* --login-max-failures (5) */
   int login_lockout;           /* --login-lockout (60) seconds */
+  int login_window;            /* --login-window (900) seconds */
+  int login_account_max;       /* --login-account-max-failures (50) */
+  int login_client_max;        /* --login-client-max-failures (100) */
   int store_timeout_ms;        /* --store-timeout-ms (5000) */
   char *auth_micro_url;        /* --auth-micro-url AUTH_MICRO_URL (post role) */
   char *user_resolver;         /* --user-resolver USER_RESOLVER (cached) */

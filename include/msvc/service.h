@@ -46,13 +46,18 @@ typedef struct msvc msvc_t;
 typedef struct msvc_options msvc_options_t;
 
 typedef enum msvc_option {
-  MSVC_OPT_TOKEN_TTL = 1,          /* seconds, 1..2^31; 3600 */
-  MSVC_OPT_PASSWORD_COST = 2,      /* 0 = the scheme's default; checked
-                                      against the scheme at msvc_open */
-  MSVC_OPT_LOGIN_MAX_FAILURES = 3, /* 0..1000, 0 disables throttling; 5 */
+  MSVC_OPT_TOKEN_TTL = 1,     /* seconds, 1..2^31; 3600 */
+  MSVC_OPT_PASSWORD_COST = 2, /* 0 = the scheme's default; checked
+                                 against the scheme at msvc_open */
+  /* failed logins on one account from one client address in the window
+   * before that client waits the lockout; 0..1000, 0 disables the login
+   * throttle; 5 */
+  MSVC_OPT_LOGIN_MAX_FAILURES = 3,
   MSVC_OPT_LOGIN_WINDOW = 4,  /* seconds failures are counted, 1..86400; 900 */
   MSVC_OPT_LOGIN_LOCKOUT = 5, /* seconds, 1..86400; 60 */
-  MSVC_OPT_LOGIN_TABLE_SIZE = 6, /* accounts tracked at once, 16..2^24; 65536 */
+  /* (account, address) pairs tracked at once by a process whose store
+   * keeps no events (the counts are then per process), 16..2^24; 65536 */
+  MSVC_OPT_LOGIN_TABLE_SIZE = 6,
   MSVC_OPT_STORE_TIMEOUT_MS = 7, /* per store operation, 1..600000; 5000 */
   /* pooled connections, 0..1024; 0 = backend's */
   MSVC_OPT_STORE_CONNECTIONS = 8,
@@ -68,7 +73,16 @@ typedef enum msvc_option {
    * tokens older than the user's last password change (store reads); 0
    * for a process that holds no users (it then trusts a token until it
    * expires) */
-  MSVC_OPT_CHECK_REVOCATION = 12
+  MSVC_OPT_CHECK_REVOCATION = 12,
+  /* Failed logins on one account from any address, in the window, after
+   * which addresses that never logged in to it wait 1, 2, 4 ... seconds
+   * (at most the window) after its last failure; 0..100000, 0 disables;
+   * 50 */
+  MSVC_OPT_LOGIN_ACCOUNT_MAX_FAILURES = 13,
+  /* Failed logins from one client address on any account, in the window,
+   * after which it waits the lockout before each try; 0..100000, 0
+   * disables; 100 */
+  MSVC_OPT_LOGIN_CLIENT_MAX_FAILURES = 14
   /* Options are only ever appended. */
 } msvc_option_t;
 

@@ -51,7 +51,7 @@ extern "C" {
 #endif
 
 #define MSVC_STORE_MIN_VERSION 2 /* the first layout of libmsvc 0.2 */
-#define MSVC_STORE_VERSION 3     /* 3: sessions */
+#define MSVC_STORE_VERSION 4     /* 3: sessions; 4: events */
 
 /* Flags a backend may set in its table. */
 enum {
@@ -145,8 +145,30 @@ typedef struct msvc_store_methods {
    * first, at most max; out has max zeroed sessions. */
   int (*sessions_list)(void *ctx, const char *user_id, int64_t now,
                        msvc_session_t *const *out, size_t max, size_t *nout);
+  /* ---- version 4: events ----
+   * Timestamped events under a key, shared by every process on the store:
+   * the login throttle's failures and the shared rate limit.  Inserts
+   * only, counted by a query, so that no backend needs an atomic
+   * read-modify-write.  Keys: 1..MSVC_EVENT_KEY_MAX printable ASCII bytes;
+   * ids: 24 hex digits made by the caller.  Events past expires_at may be
+   * dropped at any time and are never counted.  Without these methods the
+   * library keeps its counts per process. */
+  int (*event_add)(void *ctx, const char *key, const char *id, int64_t at,
+                   int64_t expires_at);
+  /* Events of `key` with at > since: how many in
+   * *count, and the latest `at` among them other than event `exclude`
+   * (NULL: none excluded) in *latest (0 when none). */
+  int (*event_stats)(void *ctx, const char *key, int64_t since,
+                     const char *exclude, int64_t *count, int64_t *latest);
+  /* Deletes event `id` of `key`, or every event of `key` (id NULL); 0
+   * whether or not any existed.  Also a chance to drop expired events of
+   * any key (those with expires_at <= now). */
+  int (*event_delete)(void *ctx, const char *key, const char *id, int64_t now);
   /* Methods of later versions are appended here. */
 } msvc_store_methods_t;
+
+/* The longest event key. */
+#define MSVC_EVENT_KEY_MAX 200
 
 /* The SQLite backend's table (static; never NULL). */
 MSVC_EXTERN const msvc_store_methods_t *msvc_store_sqlite(void);
@@ -238,6 +260,18 @@ MSVC_EXTERN int msvc_store_sessions_list(msvc_store_t *s, const char *user_id,
                                          int64_t now,
                                          msvc_session_t *const *out, size_t max,
                                          size_t *nout);
+/* 1 when the store keeps events (a version 4 table with the methods). */
+MSVC_EXTERN int msvc_store_has_events(const msvc_store_t *s);
+/* MSVC_EINVAL for a key that is empty, longer than MSVC_EVENT_KEY_MAX or
+ * not printable ASCII, an id that is not 24 hex digits, NULL outputs. */
+MSVC_EXTERN int msvc_store_event_add(msvc_store_t *s, const char *key,
+                                     const char *id, int64_t at,
+                                     int64_t expires_at);
+MSVC_EXTERN int msvc_store_event_stats(msvc_store_t *s, const char *key,
+                                       int64_t since, const char *exclude,
+                                       int64_t *count, int64_t *latest);
+MSVC_EXTERN int msvc_store_event_delete(msvc_store_t *s, const char *key,
+                                        const char *id, int64_t now);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/login_guard.h"
 #include "domain/service_internal.h"
 
 int msvc__read_user_input(const msvc_user_input_t *in, msvc_user_input_t *out) {
@@ -176,34 +177,40 @@ static int login_result(msvc_t *svc, const msvc_call_t *call,
   return 0;
 }
 
+/* The record for email and whether its password is `password`: 0 (match),
+ * MSVC_EAUTH, or a store error.  An unknown email costs a full check. */
+static int find_and_check(msvc_t *svc, const char *email, const char *password,
+                          msvc_user_record_t **rec) {
+  int rc = msvc_user_record_new(rec);
+  if (rc != 0)
+    return rc;
+  rc = msvc_store_user_find_by_email(svc->store, email, *rec);
+  if (rc != 0 && rc != MSVC_ENOTFOUND)
+    return rc;
+  return check_password(svc, *rec, rc == 0, password);
+}
+
 static int do_login(msvc_t *svc, const msvc_call_t *call,
                     const msvc_user_input_t *in, const char *email,
                     msvc_login_result_t **out, unsigned *retry_after) {
   msvc_user_record_t *rec = NULL;
+  msvc__login_attempt_t attempt;
   int64_t now = msvc__realtime_ms();
-  unsigned wait = msvc__throttle_check(svc->throttle, email, now);
-  int found, rc;
-  if (wait > 0) {
-    if (retry_after != NULL)
-      *retry_after = wait;
-    return MSVC_ETHROTTLED;
-  }
-  rc = msvc_user_record_new(&rec);
+  int rc = msvc__login_guard_begin(svc, email, msvc__call_client_ip(call), now,
+                                   &attempt, retry_after);
   if (rc != 0)
     return rc;
-  rc = msvc_store_user_find_by_email(svc->store, email, rec);
-  if (rc != 0 && rc != MSVC_ENOTFOUND) {
-    msvc_user_record_free(rec);
-    return rc;
-  }
-  found = rc == 0;
-  rc = check_password(svc, rec, found, in->password);
+  rc = find_and_check(svc, email, in->password, &rec);
+  /* A store failure is no verdict on the password: not counted. */
+  msvc__login_guard_end(svc, &attempt,
+                        rc == 0            ? MSVC__GUARD_SUCCESS
+                        : rc == MSVC_EAUTH ? MSVC__GUARD_FAILURE
+                                           : MSVC__GUARD_UNDECIDED,
+                        now);
   if (rc != 0) {
-    msvc__throttle_fail(svc->throttle, email, now);
     msvc_user_record_free(rec);
     return rc;
   }
-  msvc__throttle_reset(svc->throttle, email);
   upgrade_hash(svc, rec, in->password);
   return login_result(svc, call, rec, now, out);
 }

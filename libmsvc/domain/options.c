@@ -28,6 +28,8 @@ int msvc_options_new(msvc_options_t **out) {
   o->login_max_failures = 5;
   o->login_window_s = 900;
   o->login_lockout_s = 60;
+  o->login_account_max = 50;
+  o->login_client_max = 100;
   o->login_table_size = 65536;
   o->store_timeout_ms = 5000;
   o->sessions = 1;
@@ -120,6 +122,10 @@ int msvc_options_set_int(msvc_options_t *o, msvc_option_t opt, int64_t v) {
     return set_in_range(&o->login_window_s, v, 1, 86400);
   case MSVC_OPT_LOGIN_LOCKOUT:
     return set_in_range(&o->login_lockout_s, v, 1, 86400);
+  case MSVC_OPT_LOGIN_ACCOUNT_MAX_FAILURES:
+    return set_in_range(&o->login_account_max, v, 0, 100000);
+  case MSVC_OPT_LOGIN_CLIENT_MAX_FAILURES:
+    return set_in_range(&o->login_client_max, v, 0, 100000);
   case MSVC_OPT_LOGIN_TABLE_SIZE:
     return set_in_range(&o->login_table_size, v, 16, 1 << 24);
   case MSVC_OPT_STORE_TIMEOUT_MS:

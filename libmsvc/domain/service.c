@@ -83,6 +83,11 @@ static int copy_settings(msvc_t *svc, const msvc_options_t *opts, char *errbuf,
   svc->check_revocation = opts->check_revocation;
   svc->refresh_ttl_s = opts->refresh_ttl_s;
   svc->refresh_grace_s = opts->refresh_grace_s;
+  svc->login.max_failures = opts->login_max_failures;
+  svc->login.account_max = opts->login_account_max;
+  svc->login.client_max = opts->login_client_max;
+  svc->login.window_s = opts->login_window_s;
+  svc->login.lockout_s = opts->login_lockout_s;
   return rc;
 }
 

@@ -24,6 +24,7 @@ struct msvc_options {
   int64_t token_ttl;
   unsigned login_max_failures, login_window_s, login_lockout_s;
   unsigned login_table_size;
+  unsigned login_account_max, login_client_max;
   int store_timeout_ms, store_connections;
   msvc_store_t *store;       /* borrowed */
   msvc_resolver_t *resolver; /* borrowed */
@@ -58,8 +59,11 @@ struct msvc {
   unsigned char refresh_key[MSVC__SHA256_LEN];
   char *password_scheme; /* owned: "bcrypt" or "yescrypt" */
   unsigned long password_cost;
-  char *dummy_hash; /* checked for unknown emails, same cost */
-  msvc__throttle_t *throttle;
+  char *dummy_hash;           /* checked for unknown emails, same cost */
+  msvc__throttle_t *throttle; /* per process, when the store has no events */
+  struct msvc__login_limits {
+    unsigned max_failures, account_max, client_max, window_s, lockout_s;
+  } login; /* login_guard.h */
   msvc__idgen_t *ids;
 };
 

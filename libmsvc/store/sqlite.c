@@ -122,10 +122,23 @@ static const char schema_v2_sql[] =
     "CREATE INDEX \"Session_user_id_created_at_idx\""
     " ON \"Session\"(user_id, created_at DESC, id DESC);";
 
+/* Version 3: events (login failures, shared rate limits), inserted and
+ * counted, never updated, so that several processes on one file share
+ * them.  Counting is one key's events after a time: the (key, at) index;
+ * dropping the expired ones: the expires_at index. */
+static const char schema_v3_sql[] =
+    "CREATE TABLE \"Event\" ("
+    " id TEXT PRIMARY KEY NOT NULL, key TEXT NOT NULL,"
+    " at INTEGER NOT NULL, expires_at INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX \"Event_key_at_idx\" ON \"Event\"(key, at);"
+    "CREATE INDEX \"Event_expires_at_idx\" ON \"Event\"(expires_at);";
+
 /* migrations[i] takes a file from user_version i to i + 1.  Append only. */
 static const char *const migrations[] = {
     schema_v1_sql,
     schema_v2_sql,
+    schema_v3_sql,
 };
 
 _Static_assert(MSVC__ARRAY_SIZE(migrations) == MSVC__SQLITE_SCHEMA_VERSION,
@@ -192,6 +205,8 @@ static const char *const session_col_names[SESSION_NCOLS] = {
     "created_at", "last_used_at", "expires_at", "revoked",   "user_agent",
     "ip"};
 
+static const char *const event_stats_col_names[2] = {"count", "latest"};
+
 /* Listing uses a row-value comparison, which SQLite turns into a range on
  * the (created_at DESC, id DESC) index.  Without a cursor the statement is
  * bound to (INT64_MAX, "g"): every id is hex, so sorts below "g".  Inserts
@@ -251,6 +266,20 @@ static const char *const sql_text[MSVC__SQL_COUNT] = {
         "SELECT " SESSION_COLS " FROM \"Session\" WHERE user_id = ?1"
         " AND revoked = 0 AND expires_at > ?2"
         " ORDER BY created_at DESC, id DESC LIMIT ?3",
+    [MSVC__SQL_EVENT_ADD] = "INSERT INTO \"Event\" (id, key, at, expires_at)"
+                            " VALUES (?1, ?2, ?3, ?4)",
+    /* ?3 is the excluded id, "" for none (no id is empty). */
+    [MSVC__SQL_EVENT_STATS] =
+        "SELECT count(*) AS count,"
+        " coalesce(max(CASE WHEN id <> ?3 THEN at END), 0) AS latest"
+        " FROM \"Event\" WHERE key = ?1 AND at > ?2",
+    [MSVC__SQL_EVENT_DELETE_ONE] =
+        "DELETE FROM \"Event\" WHERE key = ?1 AND id = ?2",
+    [MSVC__SQL_EVENT_DELETE_KEY] = "DELETE FROM \"Event\" WHERE key = ?1",
+    /* A bounded batch, so that no caller pays for a long backlog. */
+    [MSVC__SQL_EVENT_PRUNE] =
+        "DELETE FROM \"Event\" WHERE id IN (SELECT id FROM \"Event\""
+        " WHERE expires_at <= ?1 LIMIT 100)",
 };
 
 /* The result columns each statement's reader expects (none listed for
@@ -268,6 +297,7 @@ static const struct {
     [MSVC__SQL_SESSION_FIND] = {session_col_names, SESSION_NCOLS},
     [MSVC__SQL_SESSION_BY_HASH] = {session_col_names, SESSION_NCOLS},
     [MSVC__SQL_SESSIONS_LIST] = {session_col_names, SESSION_NCOLS},
+    [MSVC__SQL_EVENT_STATS] = {event_stats_col_names, 2},
 };
 
 const char *msvc__sqlite_sql(int which) {
@@ -1324,6 +1354,77 @@ static int sqlite_sessions_list(void *ctx, const char *user_id, int64_t now,
   return rc;
 }
 
+/* ---- events ------------------------------------------------------------ */
+
+static int sqlite_event_add(void *ctx, const char *key, const char *id,
+                            int64_t at, int64_t expires_at) {
+  char eid[MSVC_ID_SIZE];
+  conn_t *c;
+  sqlite3_stmt *s;
+  int rc = acquire(ctx, &c);
+  if (rc != 0)
+    return rc;
+  lower_id(eid, id);
+  s = c->stmt[MSVC__SQL_EVENT_ADD];
+  rc = bind_id(s, 1, eid) | bind_str(s, 2, key) | sqlite3_bind_int64(s, 3, at) |
+       sqlite3_bind_int64(s, 4, expires_at);
+  rc = run_write(c, s, rc, 0);
+  release(ctx, c);
+  return rc;
+}
+
+static int sqlite_event_stats(void *ctx, const char *key, int64_t since,
+                              const char *exclude, int64_t *count,
+                              int64_t *latest) {
+  char eid[MSVC_ID_SIZE] = "";
+  conn_t *c;
+  sqlite3_stmt *s;
+  int rc = acquire(ctx, &c);
+  if (rc != 0)
+    return rc;
+  if (exclude != NULL)
+    lower_id(eid, exclude);
+  s = c->stmt[MSVC__SQL_EVENT_STATS];
+  rc = bind_str(s, 1, key) | sqlite3_bind_int64(s, 2, since) |
+       bind_str(s, 3, eid);
+  rc = rc == SQLITE_OK ? sqlite3_step(s) : rc;
+  if (rc == SQLITE_ROW) {
+    *count = sqlite3_column_int64(s, 0);
+    *latest = sqlite3_column_int64(s, 1);
+    rc = 0;
+  } else {
+    rc = db_error(c->db, rc);
+  }
+  stmt_done(s);
+  release(ctx, c);
+  return rc;
+}
+
+/* Deletes what was asked, then a bounded batch of expired events. */
+static int sqlite_event_delete(void *ctx, const char *key, const char *id,
+                               int64_t now) {
+  char eid[MSVC_ID_SIZE];
+  conn_t *c;
+  sqlite3_stmt *s;
+  int rc = acquire(ctx, &c);
+  if (rc != 0)
+    return rc;
+  if (id != NULL) {
+    lower_id(eid, id);
+    s = c->stmt[MSVC__SQL_EVENT_DELETE_ONE];
+    rc = run_write(c, s, bind_str(s, 1, key) | bind_id(s, 2, eid), 0);
+  } else {
+    s = c->stmt[MSVC__SQL_EVENT_DELETE_KEY];
+    rc = run_write(c, s, bind_str(s, 1, key), 0);
+  }
+  if (rc == 0) {
+    s = c->stmt[MSVC__SQL_EVENT_PRUNE];
+    rc = run_write(c, s, sqlite3_bind_int64(s, 1, now), 0);
+  }
+  release(ctx, c);
+  return rc;
+}
+
 static const msvc_store_methods_t sqlite_methods = {
     .version = MSVC_STORE_VERSION,
     .name = "sqlite",
@@ -1347,6 +1448,9 @@ static const msvc_store_methods_t sqlite_methods = {
     .session_rotate = sqlite_session_rotate,
     .sessions_revoke = sqlite_sessions_revoke,
     .sessions_list = sqlite_sessions_list,
+    .event_add = sqlite_event_add,
+    .event_stats = sqlite_event_stats,
+    .event_delete = sqlite_event_delete,
 };
 
 const msvc_store_methods_t *msvc_store_sqlite(void) {

@@ -14,7 +14,7 @@
 /* PRAGMA user_version of the schema this library creates and reads: the
  * number of migration steps it knows.  A file at a lower version is
  * migrated forward at open; one at a higher version is refused. */
-#define MSVC__SQLITE_SCHEMA_VERSION 2
+#define MSVC__SQLITE_SCHEMA_VERSION 3
 
 /* The statements every pooled connection prepares once and keeps. */
 typedef enum msvc__sqlite_sql {
@@ -38,6 +38,11 @@ typedef enum msvc__sqlite_sql {
   MSVC__SQL_SESSIONS_REVOKE_OTHERS,
   MSVC__SQL_SESSIONS_REVOKE_ALL,
   MSVC__SQL_SESSIONS_LIST,
+  MSVC__SQL_EVENT_ADD,
+  MSVC__SQL_EVENT_STATS,
+  MSVC__SQL_EVENT_DELETE_ONE,
+  MSVC__SQL_EVENT_DELETE_KEY,
+  MSVC__SQL_EVENT_PRUNE,
   MSVC__SQL_COUNT
 } msvc__sqlite_sql_t;
 

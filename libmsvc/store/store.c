@@ -45,6 +45,9 @@ struct msvc_store {
 /* Bytes of the table a given version has: every method of that version and
  * the ones before it.  A new version appends its last member here. */
 static size_t table_size(int version) {
+  if (version >= 4) /* events: .. event_delete */
+    return offsetof(msvc_store_methods_t, event_delete) +
+           sizeof(((msvc_store_methods_t *)0)->event_delete);
   if (version >= 3) /* sessions: .. sessions_list */
     return offsetof(msvc_store_methods_t, sessions_list) +
            sizeof(((msvc_store_methods_t *)0)->sessions_list);
@@ -670,4 +673,65 @@ int msvc_store_sessions_list(msvc_store_t *s, const char *user_id, int64_t now,
     *nout = 0;
   }
   return rc;
+}
+
+/* ---- events ---- */
+
+int msvc_store_has_events(const msvc_store_t *s) {
+  return s != NULL && METHOD(s, event_add) != NULL &&
+         METHOD(s, event_stats) != NULL && METHOD(s, event_delete) != NULL;
+}
+
+static int event_key_ok(const char *key) {
+  size_t n = 0;
+  if (key == NULL)
+    return 0;
+  for (; key[n] != '\0'; n++)
+    if ((unsigned char)key[n] < 0x21 || (unsigned char)key[n] > 0x7e ||
+        n >= MSVC_EVENT_KEY_MAX)
+      return 0;
+  return n > 0;
+}
+
+int msvc_store_event_add(msvc_store_t *s, const char *key, const char *id,
+                         int64_t at, int64_t expires_at) {
+  int (*fn)(void *, const char *, const char *, int64_t, int64_t);
+  if (s == NULL || !event_key_ok(key) || !id_ok(id))
+    return MSVC_EINVAL;
+  fn = METHOD(s, event_add);
+  if (fn == NULL)
+    return MSVC_EUNSUPPORTED;
+  return fn(s->ctx, key, id, at, expires_at);
+}
+
+int msvc_store_event_stats(msvc_store_t *s, const char *key, int64_t since,
+                           const char *exclude, int64_t *count,
+                           int64_t *latest) {
+  int (*fn)(void *, const char *, int64_t, const char *, int64_t *, int64_t *);
+  int rc;
+  if (count != NULL)
+    *count = 0;
+  if (latest != NULL)
+    *latest = 0;
+  if (s == NULL || !event_key_ok(key) || count == NULL || latest == NULL ||
+      (exclude != NULL && !id_ok(exclude)))
+    return MSVC_EINVAL;
+  fn = METHOD(s, event_stats);
+  if (fn == NULL)
+    return MSVC_EUNSUPPORTED;
+  rc = fn(s->ctx, key, since, exclude, count, latest);
+  if (rc != 0)
+    *count = *latest = 0;
+  return rc;
+}
+
+int msvc_store_event_delete(msvc_store_t *s, const char *key, const char *id,
+                            int64_t now) {
+  int (*fn)(void *, const char *, const char *, int64_t);
+  if (s == NULL || !event_key_ok(key) || (id != NULL && !id_ok(id)))
+    return MSVC_EINVAL;
+  fn = METHOD(s, event_delete);
+  if (fn == NULL)
+    return MSVC_EUNSUPPORTED;
+  return fn(s->ctx, key, id, now);
 }

@@ -1925,6 +1925,131 @@ static void test_registry_threads(void) {
   CHECK_EQ_INT(msvc_store_unregister("t0n0"), MSVC_ENOTFOUND);
 }
 
+/* ---- events (version 4) ---- */
+
+/* Add, count after a time, the newest other than one, delete one and all
+ * of a key; keys are independent; expired events are never counted once
+ * their time is before `since`. */
+static void test_events(void) {
+  char key[64], other[64], ids[5][MSVC_ID_SIZE];
+  int64_t count = -1, latest = -1, t = base_ms;
+  CHECK_EQ_INT(msvc_store_has_events(store), 1);
+  CHECK_EQ_INT(msvc_store_has_events(NULL), 0);
+  snprintf(key, sizeof(key), "test:%s:a", run_tag);
+  snprintf(other, sizeof(other), "test:%s:b", run_tag);
+  for (int i = 0; i < 5; i++) {
+    new_id(ids[i]);
+    CHECK_EQ_INT(msvc_store_event_add(store, i < 4 ? key : other, ids[i],
+                                      t + i * 1000, t + 60000),
+                 0);
+  }
+  CHECK_EQ_INT(msvc_store_event_stats(store, key, t - 1, NULL, &count, &latest),
+               0);
+  CHECK_EQ_INT(count, 4);
+  CHECK_EQ_INT(latest, t + 3000);
+  CHECK_EQ_INT(
+      msvc_store_event_stats(store, key, t - 1, ids[3], &count, &latest), 0);
+  CHECK_EQ_INT(count, 4); /* the excluded one still counts */
+  CHECK_EQ_INT(latest, t + 2000);
+  CHECK_EQ_INT(
+      msvc_store_event_stats(store, key, t + 1500, NULL, &count, &latest), 0);
+  CHECK_EQ_INT(count, 2);
+  CHECK_EQ_INT(
+      msvc_store_event_stats(store, other, t - 1, NULL, &count, &latest), 0);
+  CHECK_EQ_INT(count, 1);
+  CHECK_EQ_INT(msvc_store_event_delete(store, key, ids[3], t), 0);
+  CHECK_EQ_INT(msvc_store_event_delete(store, key, ids[3], t), 0); /* gone */
+  CHECK_EQ_INT(msvc_store_event_stats(store, key, t - 1, NULL, &count, &latest),
+               0);
+  CHECK_EQ_INT(count, 3);
+  CHECK_EQ_INT(latest, t + 2000);
+  CHECK_EQ_INT(msvc_store_event_delete(store, key, NULL, t), 0);
+  CHECK_EQ_INT(msvc_store_event_stats(store, key, t - 1, NULL, &count, &latest),
+               0);
+  CHECK_EQ_INT(count, 0);
+  CHECK_EQ_INT(latest, 0);
+  CHECK_EQ_INT(
+      msvc_store_event_stats(store, other, t - 1, NULL, &count, &latest), 0);
+  CHECK_EQ_INT(count, 1);
+  /* An id is an event: the same one twice is refused. */
+  CHECK_EQ_INT(msvc_store_event_add(store, other, ids[4], t, t + 60000),
+               MSVC_EEXIST);
+  /* Dropping expired events (a time past their expiry) leaves fresh ones
+   * of other keys alone. */
+  CHECK_EQ_INT(msvc_store_event_delete(store, key, NULL, t + 59000), 0);
+  CHECK_EQ_INT(
+      msvc_store_event_stats(store, other, t - 1, NULL, &count, &latest), 0);
+  CHECK_EQ_INT(count, 1);
+  msvc_store_event_delete(store, other, NULL, t);
+}
+
+static void test_event_arguments(void) {
+  char id[MSVC_ID_SIZE], long_key[MSVC_EVENT_KEY_MAX + 2];
+  int64_t count = 7, latest = 7;
+  new_id(id);
+  memset(long_key, 'k', sizeof(long_key) - 1);
+  long_key[sizeof(long_key) - 1] = '\0';
+  CHECK_EQ_INT(msvc_store_event_add(NULL, "k", id, 1, 2), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_event_add(store, NULL, id, 1, 2), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_event_add(store, "", id, 1, 2), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_event_add(store, "a key", id, 1, 2), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_event_add(store, long_key, id, 1, 2), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_event_add(store, "k", "xyz", 1, 2), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_event_stats(store, "k", 0, NULL, NULL, &latest),
+               MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_event_stats(store, "k", 0, "nope", &count, &latest),
+               MSVC_EINVAL);
+  CHECK(count == 0 && latest == 0);
+  CHECK_EQ_INT(msvc_store_event_delete(store, "k", "nope", 0), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_store_event_delete(NULL, "k", NULL, 0), MSVC_EINVAL);
+}
+
+/* Many threads adding to one key at once: every event counted. */
+typedef struct event_adder {
+  pthread_barrier_t *start;
+  const char *key;
+  int64_t at;
+  int rc;
+} event_adder_t;
+
+static void *add_events(void *arg) {
+  event_adder_t *a = arg;
+  char id[MSVC_ID_SIZE];
+  pthread_barrier_wait(a->start);
+  for (int i = 0; i < 10 && a->rc == 0; i++) {
+    new_id(id);
+    a->rc = msvc_store_event_add(store, a->key, id, a->at, a->at + 60000);
+  }
+  return NULL;
+}
+
+static void test_concurrent_events(void) {
+  char key[64];
+  pthread_barrier_t start;
+  pthread_t th[RACERS];
+  event_adder_t a[RACERS];
+  int64_t count = 0, latest = 0;
+  snprintf(key, sizeof(key), "test:%s:race", run_tag);
+  pthread_barrier_init(&start, NULL, RACERS);
+  for (int i = 0; i < RACERS; i++) {
+    a[i].start = &start;
+    a[i].key = key;
+    a[i].at = base_ms;
+    a[i].rc = 0;
+    pthread_create(&th[i], NULL, add_events, &a[i]);
+  }
+  for (int i = 0; i < RACERS; i++) {
+    pthread_join(th[i], NULL);
+    CHECK_EQ_INT(a[i].rc, 0);
+  }
+  pthread_barrier_destroy(&start);
+  CHECK_EQ_INT(
+      msvc_store_event_stats(store, key, base_ms - 1, NULL, &count, &latest),
+      0);
+  CHECK_EQ_INT(count, RACERS * 10);
+  msvc_store_event_delete(store, key, NULL, base_ms);
+}
+
 int main(int argc, char **argv) {
   char err[512] = "";
   int rc;
@@ -1985,6 +2110,9 @@ int main(int argc, char **argv) {
   RUN(test_tokens_valid_after);
   RUN(test_concurrent_rotate);
   RUN(test_session_arguments);
+  RUN(test_events);
+  RUN(test_event_arguments);
+  RUN(test_concurrent_events);
   /* Before the 2,000 posts of the paging test: a server that sorts
    * without its index (FerretDB) would make every listing of it slow. */
   RUN(test_mixed_load);

@@ -416,7 +416,7 @@ static void test_migrates_v1_file(void) {
   raw_text(db, "PRAGMA user_version", text, sizeof(text));
   snprintf(want, sizeof(want), "%d", MSVC__SQLITE_SCHEMA_VERSION);
   CHECK_EQ_STR(text, want);
-  CHECK_EQ_STR(text, "2");
+  CHECK_EQ_STR(text, "3");
   raw_text(db, "SELECT count(*) FROM \"Post\"", text, sizeof(text));
   CHECK_EQ_STR(text, "23");
   raw_text(db, "SELECT count(*) FROM \"User\"", text, sizeof(text));
@@ -449,8 +449,8 @@ static void check_v1_sessions(msvc_store_t *s, const char *user_id) {
   msvc_session_free(v);
 }
 
-/* A version-2 file with a rotated session reopens as it was (no step runs
- * again), and the session still rotates. */
+/* A file this library made, with a rotated session, reopens as it was (no step
+ * runs again), and the session still rotates. */
 static void test_reopens_v2_file(void) {
   char path[512], user[MSVC_ID_SIZE], next[MSVC_HASH_SIZE],
       last[MSVC_HASH_SIZE], text[32];
@@ -472,7 +472,7 @@ static void test_reopens_v2_file(void) {
   msvc_store_close(s);
   db = raw_open(path);
   raw_text(db, "PRAGMA user_version", text, sizeof(text));
-  CHECK_EQ_STR(text, "2");
+  CHECK_EQ_STR(text, "3");
   sqlite3_close(db);
 
   s = open_ok(path, NULL);

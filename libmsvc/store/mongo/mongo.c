@@ -52,6 +52,7 @@
 #define USERS "User"
 #define POSTS "Post"
 #define SESSIONS "Session"
+#define EVENTS "Event"
 /* Rotation guards on servers without atomic conditional updates. */
 #define ROTATION_LOCKS "SessionRotationLock"
 
@@ -505,6 +506,8 @@ static const struct {
     {{SESSIONS, "Session_user_id_created_at_idx", NULL, -1},
      {{"user_id", 1}, {"created_at", -1}, {"_id", -1}}},
     {{SESSIONS, "Session_expires_at_ttl", NULL, 0}, {{"expires_at", 1}}},
+    {{EVENTS, "Event_key_at_idx", NULL, -1}, {{"key", 1}, {"at", 1}}},
+    {{EVENTS, "Event_expires_at_ttl", NULL, 0}, {{"expires_at", 1}}},
 };
 
 static void index_keys(bson_t *keys, const index_key_t *k, size_t n) {
@@ -1317,6 +1320,119 @@ static int mongo_sessions_list(void *ctx, const char *user_id, int64_t now,
   return rc;
 }
 
+/* ---- events ------------------------------------------------------------
+ * {_id: ObjectId(id), key, at, expires_at}: inserted, counted and deleted,
+ * never updated, so FerretDB's read-then-write updates cannot lose one.
+ * The TTL index drops expired events on MongoDB; event_delete also drops
+ * them now and then, for servers without TTL monitors. */
+
+static int mongo_event_add(void *ctx, const char *key, const char *id,
+                           int64_t at, int64_t expires_at) {
+  mongoc_client_t *c;
+  bson_t doc;
+  int rc = id_filter(&doc, id);
+  if (rc == 0)
+    rc = acquire(ctx, 0, &c);
+  if (rc == 0) {
+    BSON_APPEND_UTF8(&doc, "key", key);
+    BSON_APPEND_DATE_TIME(&doc, "at", at);
+    BSON_APPEND_DATE_TIME(&doc, "expires_at", expires_at);
+    rc = insert_doc(ctx, c, EVENTS, &doc);
+    release(ctx, c);
+  }
+  bson_destroy(&doc);
+  return rc;
+}
+
+typedef struct event_tally {
+  bson_oid_t exclude;
+  int has_exclude;
+  int64_t count, latest;
+} event_tally_t;
+
+static int tally_event(const bson_t *doc, void *arg) {
+  event_tally_t *t = arg;
+  bson_iter_t it;
+  int64_t at = get_date(doc, "at");
+  t->count++;
+  if (t->has_exclude && bson_iter_init_find(&it, doc, "_id") &&
+      BSON_ITER_HOLDS_OID(&it) &&
+      bson_oid_equal(bson_iter_oid(&it), &t->exclude))
+    return 0;
+  if (at > t->latest)
+    t->latest = at;
+  return 0;
+}
+
+/* One find over the key's recent events (the (key, at) index); a key
+ * holds few: the limits that use them stop well before thousands. */
+static int mongo_event_stats(void *ctx, const char *key, int64_t since,
+                             const char *exclude, int64_t *count,
+                             int64_t *latest) {
+  mongoc_client_t *c;
+  bson_t filter = BSON_INITIALIZER, range, opts = BSON_INITIALIZER, proj;
+  event_tally_t t;
+  int rc;
+  memset(&t, 0, sizeof(t));
+  t.has_exclude = exclude != NULL && oid_from_hex(exclude, &t.exclude) == 0;
+  BSON_APPEND_UTF8(&filter, "key", key);
+  BSON_APPEND_DOCUMENT_BEGIN(&filter, "at", &range);
+  BSON_APPEND_DATE_TIME(&range, "$gt", since);
+  bson_append_document_end(&filter, &range);
+  BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+  BSON_APPEND_INT32(&proj, "at", 1);
+  bson_append_document_end(&opts, &proj);
+  rc = acquire(ctx, 0, &c);
+  if (rc == 0) {
+    rc = run_find(ctx, c, EVENTS, &filter, &opts, tally_event, &t);
+    release(ctx, c);
+  }
+  bson_destroy(&opts);
+  bson_destroy(&filter);
+  if (rc == 0) {
+    *count = t.count;
+    *latest = t.latest;
+  }
+  return rc;
+}
+
+static int delete_events(const mongo_store_t *st, mongoc_client_t *c,
+                         const bson_t *filter) {
+  mongoc_collection_t *coll = mongoc_client_get_collection(c, st->db, EVENTS);
+  bson_error_t err;
+  int rc = 0;
+  if (!mongoc_collection_delete_many(coll, filter, NULL, NULL, &err))
+    rc = map_error(&err);
+  mongoc_collection_destroy(coll);
+  return rc;
+}
+
+static int mongo_event_delete(void *ctx, const char *key, const char *id,
+                              int64_t now) {
+  static atomic_uint calls;
+  mongoc_client_t *c;
+  bson_t filter = BSON_INITIALIZER, expired = BSON_INITIALIZER, le;
+  int rc = 0;
+  if (id != NULL)
+    rc = id_filter(&filter, id);
+  BSON_APPEND_UTF8(&filter, "key", key);
+  if (rc == 0)
+    rc = acquire(ctx, 0, &c);
+  if (rc == 0) {
+    rc = delete_events(ctx, c, &filter);
+    if (rc == 0 && atomic_fetch_add(&calls, 1u) % 64 == 0) {
+      BSON_APPEND_DOCUMENT_BEGIN(&expired, "expires_at", &le);
+      BSON_APPEND_DATE_TIME(&le, "$lte", now);
+      bson_append_document_end(&expired, &le);
+      rc = delete_events(ctx, c, &expired);
+    }
+    release(ctx, c);
+  }
+  bson_destroy(&expired);
+  bson_destroy(&filter);
+  return rc;
+}
+
 static const msvc_store_methods_t mongo_methods = {
     .version = MSVC_STORE_VERSION,
     .name = "mongodb",
@@ -1340,6 +1456,9 @@ static const msvc_store_methods_t mongo_methods = {
     .session_rotate = mongo_session_rotate,
     .sessions_revoke = mongo_sessions_revoke,
     .sessions_list = mongo_sessions_list,
+    .event_add = mongo_event_add,
+    .event_stats = mongo_event_stats,
+    .event_delete = mongo_event_delete,
 };
 
 const msvc_store_methods_t *msvc_store_mongo(void) {

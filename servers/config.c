@@ -245,6 +245,22 @@ static const setting_t settings[] = {
      .help = "proxies whose X-Forwarded-For is believed: the client address "
              "(logs, sessions, login throttling) is then the last address "
              "in it not of a trusted proxy"},
+    {.flag = "rate-limit", .env = "RATE_LIMIT", .metavar = "PER_SECOND",
+     .type = T_INT, .offset = FIELD(rate_limit), .def_num = 0, .min = 0,
+     .max = 100000, .uses = USE_ACCOUNTS,
+     .help = "requests a second each client address may make to register, "
+             "login and token refresh (a token bucket; 429 with Retry-After "
+             "past it); 0 for no limit.  Behind a proxy, set "
+             "--trusted-proxies first, or every client is the proxy"},
+    {.flag = "rate-limit-burst", .env = "RATE_LIMIT_BURST", .metavar = "N",
+     .type = T_INT, .offset = FIELD(rate_limit_burst), .def_num = 20,
+     .min = 1, .max = 100000, .uses = USE_ACCOUNTS,
+     .help = "requests a client address may make at once under --rate-limit"},
+    {.flag = "rate-limit-shared", .env = "RATE_LIMIT_SHARED",
+     .metavar = "[BOOL]", .type = T_BOOL, .offset = FIELD(rate_limit_shared),
+     .def_num = 0, .uses = USE_ACCOUNTS,
+     .help = "count --rate-limit in the store, shared by every instance on "
+             "it (a store write per request) instead of per instance"},
     {.flag = "sessions", .env = "SESSIONS", .metavar = "[BOOL]",
      .type = T_BOOL, .offset = FIELD(sessions), .def_num = 1,
      .uses = USE_ACCOUNTS,

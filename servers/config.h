@@ -78,6 +78,9 @@ typedef struct msvc_config {
                             the port of a listener of its own */
   char *log_format;      /* --log-format LOG_FORMAT (text|json) */
   char *trusted_proxies; /* --trusted-proxies TRUSTED_PROXIES (none) */
+  int rate_limit;        /* --rate-limit RATE_LIMIT (0: off) per second */
+  int rate_limit_burst;  /* --rate-limit-burst RATE_LIMIT_BURST (20) */
+  int rate_limit_shared; /* --rate-limit-shared RATE_LIMIT_SHARED (0) */
   /* Where each setting came from (MSVC_FROM_*), one byte per row of
    * config.c's table: read it with msvc_config_origin. */
   unsigned char origin[64];

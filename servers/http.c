@@ -22,6 +22,7 @@
 #include "cors.h"
 #include "log.h"
 #include "proxies.h"
+#include "ratelimit.h"
 
 #include <limits.h>
 #include <netdb.h>
@@ -51,6 +52,7 @@ struct msvc_http {
   char id_prefix[9];       /* random per process, for generated request ids */
   msvc_cors_t *cors;       /* from CORS_ORIGINS */
   msvc_proxies_t *proxies; /* from TRUSTED_PROXIES; NULL: none */
+  msvc_ratelimit_t *ratelimit; /* --rate-limit; NULL: off */
   /* Metrics: one shard per loop index, made by the loop's init once every
    * route is added, freed with the msvc_http_t (a scrape on another loop
    * may still read a shard after its loop is gone). */
@@ -316,6 +318,9 @@ static msvc_metrics_event_t event_of(const msvc_request_t *c) {
   }
   if (c->token_refused)
     return MSVC_EV_TOKEN_REJECTED;
+  if (c->status == 429 && c->route != NULL &&
+      (c->route->flags & MSVC_ROUTE_RATE_LIMITED) && c->fail_rc == 0)
+    return MSVC_EV_RATE_LIMITED;
   switch (c->fail_rc) {
   case MSVC_ESTORE:
     return MSVC_EV_STORE_ERROR;
@@ -661,6 +666,27 @@ const char *msvc_request_query(const msvc_request_t *rq, const char *name) {
 
 static int authenticate_blocking(msvc_request_t *c);
 
+static void answer_rate_limited(msvc_request_t *c, unsigned wait) {
+  c->retry_after = wait;
+  msvc_request_error(c, 429, "Too many requests, slow down", NULL);
+}
+
+/* --rate-limit-shared, on the worker: 1 when answered (429, or 503 when
+ * the store could not count: closed, not open). */
+static int over_shared_limit(msvc_request_t *c) {
+  int err = 0;
+  unsigned wait = msvc_ratelimit_take_shared(
+      c->loop->http->ratelimit, msvc_get_store(c->app->svc), c->client_ip,
+      msvc__realtime_ms(), &err);
+  if (err != 0) {
+    msvc_request_fail(c, MSVC_EUNAVAIL, NULL, NULL);
+    return 1;
+  }
+  if (wait > 0)
+    answer_rate_limited(c, wait);
+  return wait > 0;
+}
+
 static void job_run(msvc_pool_job_t *job) {
   msvc_request_t *c = H2O_STRUCT_FROM_MEMBER(msvc_request_t, job, job);
   int rc;
@@ -670,6 +696,8 @@ static void job_run(msvc_pool_job_t *job) {
   }
   msvc__buf_reset(&c->out);
   c->status = 0;
+  if (c->rate_check && over_shared_limit(c))
+    return;
   rc = c->route->run(c, 0);
   if (c->status == 0)
     msvc_request_fail(c, rc != 0 ? rc : MSVC_EINVAL, NULL, NULL);
@@ -1011,6 +1039,25 @@ static int headers_too_large(const h2o_req_t *req) {
   return total > MAX_HEADER_BYTES;
 }
 
+/* --rate-limit: per process, answered here (1); shared, left for the
+ * worker, where the store may be written (0). */
+static int rate_limited(msvc_http_t *http, msvc_request_t *c) {
+  unsigned wait;
+  if (http->ratelimit == NULL)
+    return 0;
+  if (http->app->cfg->rate_limit_shared) {
+    c->rate_check = 1;
+    if (c->mode != MSVC_RUN_HASH)
+      c->mode = MSVC_RUN_IO;
+    return 0;
+  }
+  wait =
+      msvc_ratelimit_take(http->ratelimit, c->client_ip, msvc__monotonic_ms());
+  if (wait > 0)
+    answer_rate_limited(c, wait);
+  return wait > 0;
+}
+
 static void dispatch(const route_handler_t *h, msvc_request_t *c,
                      h2o_req_t *req) {
   const msvc_route_t *r;
@@ -1035,6 +1082,10 @@ static void dispatch(const route_handler_t *h, msvc_request_t *c,
   }
   c->route = r;
   c->mode = r->mode;
+  if ((r->flags & MSVC_ROUTE_RATE_LIMITED) && rate_limited(h->http, c)) {
+    respond(c);
+    return;
+  }
   rc = check_caller(c, req);
   if (rc == -1) {
     c->token_refused = 1;
@@ -1215,6 +1266,16 @@ int msvc_http_new(msvc_app_t *app, msvc_http_t **out) {
     free(http);
     return MSVC_ECONFIG; /* checked with the rest of the configuration */
   }
+  if (app->cfg->rate_limit > 0 &&
+      (http->ratelimit =
+           msvc_ratelimit_new(app->cfg->rate_limit,
+                              (unsigned)app->cfg->rate_limit_burst)) == NULL) {
+    msvc_proxies_free(http->proxies);
+    msvc_cors_free(http->cors);
+    free(http->shards);
+    free(http);
+    return MSVC_ENOMEM;
+  }
   random_prefix(http->id_prefix);
   h2o_config_init(&http->conf);
   http->conf.server_name = h2o_iovec_init(H2O_STRLIT("msvc"));
@@ -1239,6 +1300,7 @@ void msvc_http_free(msvc_http_t *http) {
   free(http->shards);
   msvc_cors_free(http->cors);
   msvc_proxies_free(http->proxies);
+  msvc_ratelimit_free(http->ratelimit);
   free(http->routes);
   free(http);
 }

@@ -95,9 +95,10 @@ typedef struct msvc_route {
 
 /* Route flags. */
 enum {
-  MSVC_ROUTE_LOGIN = 1u << 0,  /* counted as a login attempt (metrics) */
-  MSVC_ROUTE_METRICS = 1u << 1 /* GET /metrics: on the metrics listener
-                                  when it has its own port */
+  MSVC_ROUTE_LOGIN = 1u << 0,       /* counted as a login attempt (metrics) */
+  MSVC_ROUTE_METRICS = 1u << 1,     /* GET /metrics: on the metrics listener
+                                       when it has its own port */
+  MSVC_ROUTE_RATE_LIMITED = 1u << 2 /* --rate-limit applies (ratelimit.h) */
 };
 
 typedef struct msvc_query_param {
@@ -157,6 +158,7 @@ struct msvc_request {
   int64_t started_us; /* msvc__monotonic_us() */
   size_t slot;        /* the metrics slot: 0, or 1 + the route's index */
   int token_refused;  /* the 401 is the token check's */
+  int rate_check;     /* the shared rate limit is taken on the worker */
 };
 
 /* The first value of query parameter `name`, or NULL. */

@@ -314,6 +314,9 @@ static void write_outcomes(msvc__buf_t *b, const msvc_metrics_source_t *src) {
          "revoked token.");
   sample(b, "msvc_token_rejections_total", NULL,
          event(src, MSVC_EV_TOKEN_REJECTED));
+  header(b, "msvc_rate_limited_total", "counter",
+         "Requests refused with 429 by the per-address rate limit.");
+  sample(b, "msvc_rate_limited_total", NULL, event(src, MSVC_EV_RATE_LIMITED));
   if (!(src->app->roles & MSVC_ROLE_AUTH))
     return;
   header(b, "msvc_logins_total", "counter",

@@ -38,6 +38,7 @@ typedef enum msvc_metrics_event {
   MSVC_EV_LOGIN_FAILED,    /* wrong email or password */
   MSVC_EV_LOGIN_THROTTLED, /* refused by the failed-login throttle */
   MSVC_EV_TOKEN_REJECTED,  /* a 401 for a missing or bad token */
+  MSVC_EV_RATE_LIMITED,    /* a 429 from --rate-limit */
   MSVC_EV_COUNT
 } msvc_metrics_event_t;
 

@@ -249,9 +249,9 @@ static int run_lookup_many(msvc_request_t *rq, unsigned flags) {
 
 static const msvc_route_t auth_routes[] = {
     {MSVC_M_POST, "/api/register", MSVC_AUTH_NONE, MSVC_RUN_HASH, 1,
-     prepare_register, run_register, 201, 0},
+     prepare_register, run_register, 201, MSVC_ROUTE_RATE_LIMITED},
     {MSVC_M_POST, "/api/login", MSVC_AUTH_NONE, MSVC_RUN_HASH, 1, prepare_login,
-     run_login, 200, MSVC_ROUTE_LOGIN},
+     run_login, 200, MSVC_ROUTE_LOGIN | MSVC_ROUTE_RATE_LIMITED},
     {MSVC_M_GET, "/api/user", MSVC_AUTH_USER, MSVC_RUN_TRY, 0, NULL,
      run_get_user, 200, 0},
     {MSVC_M_PUT, "/api/user", MSVC_AUTH_USER, MSVC_RUN_IO, 1,
@@ -262,9 +262,9 @@ static const msvc_route_t auth_routes[] = {
      prepare_lookup_many, run_lookup_many, 200, 0},
     /* The seed's paths, with the seed's status codes. */
     {MSVC_M_POST, "/api/auth/register", MSVC_AUTH_NONE, MSVC_RUN_HASH, 1,
-     prepare_register, run_register, 200, 0},
+     prepare_register, run_register, 200, MSVC_ROUTE_RATE_LIMITED},
     {MSVC_M_POST, "/api/auth/login", MSVC_AUTH_NONE, MSVC_RUN_HASH, 1,
-     prepare_login, run_login, 200, MSVC_ROUTE_LOGIN},
+     prepare_login, run_login, 200, MSVC_ROUTE_LOGIN | MSVC_ROUTE_RATE_LIMITED},
     {MSVC_M_GET, "/api/auth/user", MSVC_AUTH_USER, MSVC_RUN_TRY, 0, NULL,
      run_get_user, 200, 0},
 };

@@ -268,7 +268,7 @@ static int run_session_end(msvc_request_t *rq, unsigned flags) {
 
 static const msvc_route_t session_routes[] = {
     {MSVC_M_POST, "/api/token/refresh", MSVC_AUTH_NONE, MSVC_RUN_IO, 1,
-     prepare_refresh, run_refresh, 200, 0},
+     prepare_refresh, run_refresh, 200, MSVC_ROUTE_RATE_LIMITED},
     {MSVC_M_POST, "/api/logout", MSVC_AUTH_USER, MSVC_RUN_IO, 1, prepare_logout,
      run_logout, 200, 0},
     {MSVC_M_GET, "/api/sessions", MSVC_AUTH_USER, MSVC_RUN_TRY, 0, NULL,

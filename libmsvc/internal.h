@@ -58,6 +58,12 @@ size_t msvc__base64url_encode(const void *in, size_t n, char *out);
 /* The value of one base64url character, or -1. */
 int msvc__base64url_value(char c);
 
+/* ---- base/siphash.c ---- */
+
+/* SipHash-1-3 of data under a 128-bit key: for tables keyed by what
+ * clients send (compare the keys themselves on a match). */
+uint64_t msvc__siphash(const uint64_t key[2], const void *data, size_t len);
+
 /* ---- base/random.c ---- */
 
 /* Fills buf with n cryptographically random bytes (getrandom); 0 or
@@ -157,6 +163,12 @@ int msvc__field_verdict(msvc_errors_t *errs, const char *field,
 /* n zeroed users (or posts) in one array of pointers; each entry freed by
  * msvc_users_free / msvc__posts_free.  0 or MSVC_ENOMEM. */
 int msvc__users_alloc(size_t n, msvc_user_t ***out);
+/* A zeroed page that msvc_post_page_free() frees; NULL on no memory. */
+msvc_post_page_t *msvc__page_new(void);
+/* Gives the page the users its authors point to (n of them, from
+ * msvc__users_alloc); freed with it. */
+void msvc__page_own_authors(msvc_post_page_t *page, msvc_user_t **users,
+                            size_t n);
 int msvc__posts_alloc(size_t n, msvc_post_t ***out);
 void msvc__posts_free(msvc_post_t **posts, size_t n);
 

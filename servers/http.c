@@ -24,6 +24,7 @@
 #include "proxies.h"
 #include "ratelimit.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -149,6 +150,31 @@ static int request_id_ok(const char *s, size_t len) {
   return 1;
 }
 
+/* "<process>-<loop>-<counter in hex>", without printf (every request). */
+static void format_request_id(msvc_http_loop_t *loop,
+                              char out[MSVC_REQUEST_ID_MAX + 1]) {
+  static const char hex[] = "0123456789abcdef";
+  char tmp[24];
+  size_t n = 0, k = 0;
+  uint64_t v = ++loop->next_id;
+  unsigned idx = loop->index;
+  for (const char *p = loop->http->id_prefix; *p != '\0'; p++)
+    out[n++] = *p;
+  out[n++] = '-';
+  do
+    tmp[k++] = (char)('0' + idx % 10);
+  while ((idx /= 10) != 0);
+  while (k > 0)
+    out[n++] = tmp[--k];
+  out[n++] = '-';
+  do
+    tmp[k++] = hex[v & 15];
+  while ((v >>= 4) != 0);
+  while (k > 0)
+    out[n++] = tmp[--k];
+  out[n] = '\0';
+}
+
 /* Takes the client's request id or makes "<process>-<loop>-<counter>". */
 static void assign_request_id(msvc_http_loop_t *loop, h2o_req_t *req,
                               char out[MSVC_REQUEST_ID_MAX + 1]) {
@@ -162,8 +188,7 @@ static void assign_request_id(msvc_http_loop_t *loop, h2o_req_t *req,
       return;
     }
   }
-  snprintf(out, MSVC_REQUEST_ID_MAX + 1, "%s-%u-%llx", loop->http->id_prefix,
-           loop->index, (unsigned long long)++loop->next_id);
+  format_request_id(loop, out);
 }
 
 /* ---- access log -------------------------------------------------------- */
@@ -577,21 +602,23 @@ static void on_request_disposed(void *p) {
     request_free(c);
 }
 
-/* The peer's numeric address in buf; "" when unknown. */
+/* The peer's numeric address in buf; "" when unknown.  inet_ntop, not
+ * getnameinfo: this runs for every request. */
 static void peer_address(h2o_req_t *req, char *buf, size_t len) {
   struct sockaddr_storage sa;
-  socklen_t salen;
-  char host[NI_MAXHOST];
+  const void *addr = NULL;
   buf[0] = '\0';
   if (req->conn->callbacks->get_peername == NULL ||
-      (salen = req->conn->callbacks->get_peername(req->conn,
-                                                  (struct sockaddr *)&sa)) == 0)
+      req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&sa) ==
+          0)
     return;
-  size_t n = h2o_socket_getnumerichost((struct sockaddr *)&sa, salen, host);
-  if (n != SIZE_MAX && n < len) {
-    memcpy(buf, host, n);
-    buf[n] = '\0';
-  }
+  if (sa.ss_family == AF_INET)
+    addr = &((struct sockaddr_in *)&sa)->sin_addr;
+  else if (sa.ss_family == AF_INET6)
+    addr = &((struct sockaddr_in6 *)&sa)->sin6_addr;
+  if (addr == NULL ||
+      inet_ntop(sa.ss_family, addr, buf, (socklen_t)len) == NULL)
+    buf[0] = '\0';
 }
 
 /* The client's address: the peer's, or behind a trusted proxy the one

@@ -70,7 +70,8 @@ typedef struct msvc_list_request {
 typedef struct msvc_post_page {
   size_t count;
   msvc_post_t **posts;   /* owned array of `count` */
-  msvc_user_t **authors; /* owned array of `count`, entries may be NULL */
+  msvc_user_t **authors; /* owned array of `count`; entries may be NULL,
+                            and posts by one author share its user */
   int degraded;
   char *next_cursor; /* owned; "" on the last page, never NULL */
   /* Fields may be appended here. */

@@ -204,6 +204,11 @@ typedef struct msvc_claims {
   int64_t exp;
   const char *session_id; /* "sid": the session; "" when none */
   const char *token_id;   /* "jti"; "" when none */
+  /* 1 when `user` is the caller's record as the store holds it now (name
+   * and email current, created_at and updated_at set), read by the
+   * revocation check; 0 when it is what the token says (id, name, email;
+   * times 0). */
+  int user_from_store;
   /* Fields may be appended here. */
 } msvc_claims_t;
 

@@ -51,7 +51,7 @@ extern "C" {
 #endif
 
 #define MSVC_STORE_MIN_VERSION 2 /* the first layout of libmsvc 0.2 */
-#define MSVC_STORE_VERSION 4     /* 3: sessions; 4: events */
+#define MSVC_STORE_VERSION 5     /* 3: sessions; 4: events; 5: caller_find */
 
 /* Flags a backend may set in its table. */
 enum {
@@ -164,6 +164,15 @@ typedef struct msvc_store_methods {
    * whether or not any existed.  Also a chance to drop expired events of
    * any key (those with expires_at <= now). */
   int (*event_delete)(void *ctx, const char *key, const char *id, int64_t now);
+  /* ---- version 5 ----
+   * What checking an access token needs, in one read: the record of
+   * user_id in *out, and whether session session_id is alive for that
+   * user (it exists, is user_id's and is not revoked) in *session_ok (0
+   * or 1; left 0 when session_id is NULL).  MSVC_ENOTFOUND when there is
+   * no such user.  Without it the library reads the session and the user
+   * separately. */
+  int (*caller_find)(void *ctx, const char *user_id, const char *session_id,
+                     msvc_user_record_t *out, int *session_ok);
   /* Methods of later versions are appended here. */
 } msvc_store_methods_t;
 
@@ -272,6 +281,13 @@ MSVC_EXTERN int msvc_store_event_stats(msvc_store_t *s, const char *key,
                                        int64_t *count, int64_t *latest);
 MSVC_EXTERN int msvc_store_event_delete(msvc_store_t *s, const char *key,
                                         const char *id, int64_t now);
+/* caller_find, or session_find and user_find_by_id for a table without
+ * it: the same answer either way.  A malformed user id is
+ * MSVC_ENOTFOUND, a malformed session id a session that is not alive. */
+MSVC_EXTERN int msvc_store_caller_find(msvc_store_t *s, const char *user_id,
+                                       const char *session_id,
+                                       msvc_user_record_t *out,
+                                       int *session_ok);
 
 #ifdef __cplusplus
 }

@@ -19,11 +19,17 @@ typedef struct claims_block {
   char strings[]; /* name, email or service, NUL-terminated */
 } claims_block_t;
 
+/* The claims of t; with rec (the stored record the revocation check
+ * read), the user is that record rather than what the token says. */
 static int claims_from_token(const msvc__token_claims_t *t,
+                             const msvc_user_record_t *rec,
                              msvc_claims_t **out) {
   int is_user = t->kind == MSVC_CALLER_USER;
-  size_t name_len = is_user ? strlen(t->name) : 0;
-  size_t email_len = is_user ? strlen(t->email) : 0;
+  const msvc_user_t *u = is_user && rec != NULL ? rec->user : NULL;
+  const char *name = u != NULL ? u->name : t->name;
+  const char *email = u != NULL ? u->email : t->email;
+  size_t name_len = is_user && name != NULL ? strlen(name) : 0;
+  size_t email_len = is_user && email != NULL ? strlen(email) : 0;
   size_t svc_len = is_user ? 0 : strlen(t->service);
   claims_block_t *b =
       calloc(1, sizeof(*b) + name_len + email_len + svc_len + 3);
@@ -38,8 +44,14 @@ static int claims_from_token(const msvc__token_claims_t *t,
   b->claims.token_id = b->jti;
   if (is_user) {
     memcpy(b->user.id, t->id, MSVC_ID_SIZE);
-    b->user.name = memcpy(b->strings, t->name, name_len + 1);
-    b->user.email = memcpy(b->strings + name_len + 1, t->email, email_len + 1);
+    b->user.name = memcpy(b->strings, name != NULL ? name : "", name_len + 1);
+    b->user.email = memcpy(b->strings + name_len + 1,
+                           email != NULL ? email : "", email_len + 1);
+    if (u != NULL) {
+      b->user.created_at = u->created_at;
+      b->user.updated_at = u->updated_at;
+      b->claims.user_from_store = 1;
+    }
     b->claims.user = &b->user;
   } else {
     b->claims.service = memcpy(b->strings, t->service, svc_len + 1);
@@ -52,23 +64,22 @@ static int claims_from_token(const msvc__token_claims_t *t,
  * when these exact bytes were verified before and have not expired. */
 static int verify_cached(msvc_t *svc, const char *token, size_t len,
                          msvc__token_claims_t *t) {
-  unsigned char digest[MSVC__SHA256_LEN];
   int64_t now_s = msvc__realtime_ms() / 1000;
-  int hashed, rc;
+  int rc;
   if (len > MSVC_TOKEN_MAX_BYTES)
     return MSVC_ETOKEN;
-  hashed = msvc__sha256(token, len, digest) == 0;
-  if (hashed && msvc__token_cache_get(svc->verified, digest, now_s, t))
+  if (msvc__token_cache_get(svc->verified, token, len, now_s, t))
     return 0;
   rc = msvc__token_verify(&svc->token, token, len, now_s, t);
-  if (rc == 0 && hashed)
-    msvc__token_cache_put(svc->verified, digest, t);
+  if (rc == 0)
+    msvc__token_cache_put(svc->verified, token, len, t);
   return rc;
 }
 
 int msvc_authenticate(msvc_t *svc, const msvc_call_t *call, const char *token,
                       size_t len, msvc_claims_t **out) {
   msvc__token_claims_t t;
+  msvc_user_record_t *rec = NULL;
   int rc;
   if (out != NULL)
     *out = NULL;
@@ -81,9 +92,10 @@ int msvc_authenticate(msvc_t *svc, const msvc_call_t *call, const char *token,
   if (rc == 0 && svc->check_revocation && t.kind == MSVC_CALLER_USER)
     rc = msvc__store_gate(svc, call);
   if (rc == 0)
-    rc = msvc__check_revocation(svc, &t);
+    rc = msvc__check_revocation(svc, &t, &rec);
   if (rc == 0)
-    rc = claims_from_token(&t, out);
+    rc = claims_from_token(&t, rec, out);
+  msvc_user_record_free(rec);
   return MSVC__END(svc, rc);
 }
 

@@ -26,41 +26,67 @@ static size_t distinct_authors(msvc_post_t *const *posts, size_t n,
   return nuniq;
 }
 
-/* authors[i] = a copy of the resolved author of posts[i], or NULL. */
-static int place_authors(msvc_post_t *const *posts, size_t n,
-                         const msvc_id_t *uniq, msvc_user_t *const *users,
-                         size_t nuniq, msvc_user_t **authors) {
+/* Points each post's author at the distinct user that answered for it
+ * (the page owns them once). */
+static void place_authors(msvc_post_t *const *posts, size_t n,
+                          const msvc_id_t *uniq, msvc_user_t *const *users,
+                          size_t nuniq, msvc_user_t **authors) {
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < nuniq; j++)
       if (users[j]->id[0] && strcmp(uniq[j].hex, posts[i]->user_id) == 0) {
-        int rc = msvc_user_dup(users[j], &authors[i]);
-        if (rc != 0)
-          return rc;
+        authors[i] = users[j];
         break;
       }
-  return 0;
 }
 
 static int resolve_authors(msvc_t *svc, const msvc_call_t *call,
-                           msvc_post_t *const *posts, size_t n,
-                           msvc_user_t **authors, int *degraded) {
+                           msvc_post_page_t *page) {
+  size_t n = page->count, nuniq = 0;
   msvc_id_t *uniq = calloc(n ? n : 1, sizeof(*uniq));
   msvc_user_t **users = NULL;
-  size_t nuniq = 0;
-  int rc = uniq != NULL ? msvc__users_alloc(n, &users) : MSVC_ENOMEM;
-  *degraded = 0;
+  int rc = uniq != NULL ? 0 : MSVC_ENOMEM;
+  page->degraded = 0;
   if (rc == 0) {
-    nuniq = distinct_authors(posts, n, uniq);
-    rc = msvc_resolver_resolve(svc->resolver, call, uniq, nuniq, users);
+    nuniq = distinct_authors(page->posts, n, uniq);
+    rc = msvc__users_alloc(nuniq, &users);
   }
+  if (rc == 0)
+    rc = msvc_resolver_resolve(svc->resolver, call, uniq, nuniq, users);
+  if (rc == MSVC_EUNAVAIL || rc == MSVC_ETIMEDOUT) {
+    page->degraded = 1;
+    rc = 0;
+  }
+  if (rc == 0) {
+    place_authors(page->posts, n, uniq, users, nuniq, page->authors);
+    msvc__page_own_authors(page, users, nuniq);
+  } else {
+    msvc_users_free(users, nuniq);
+  }
+  free(uniq);
+  return rc;
+}
+
+/* The author of one post into *out (NULL when the resolver has none or
+ * cannot answer, then *degraded says which). */
+static int resolve_one(msvc_t *svc, const msvc_call_t *call,
+                       const msvc_post_t *p, msvc_user_t **out, int *degraded) {
+  msvc_id_t id;
+  msvc_user_t *u = NULL;
+  int rc = msvc_user_new(&u);
+  *out = NULL;
+  *degraded = 0;
+  memcpy(id.hex, p->user_id, MSVC_ID_SIZE);
+  if (rc == 0)
+    rc = msvc_resolver_resolve(svc->resolver, call, &id, 1, &u);
   if (rc == MSVC_EUNAVAIL || rc == MSVC_ETIMEDOUT) {
     *degraded = 1;
     rc = 0;
   }
-  if (rc == 0)
-    rc = place_authors(posts, n, uniq, users, nuniq, authors);
-  msvc_users_free(users, n);
-  free(uniq);
+  if (rc == 0 && u->id[0] != '\0' && !*degraded) {
+    *out = u;
+    return 0;
+  }
+  msvc_user_free(u);
   return rc;
 }
 
@@ -75,7 +101,7 @@ static int do_get(msvc_t *svc, const msvc_call_t *call, const char *id,
   if (rc == 0)
     rc = msvc_store_post_find(svc->store, id, p);
   if (rc == 0 && author != NULL)
-    rc = resolve_authors(svc, call, &p, 1, &a, &deg);
+    rc = resolve_one(svc, call, p, &a, &deg);
   if (rc != 0) {
     msvc_post_free(p);
     msvc_user_free(a);
@@ -158,8 +184,7 @@ static int read_page(msvc_t *svc, const msvc_call_t *call,
     msvc_post_free(page->posts[i]);
     page->posts[i] = NULL;
   }
-  rc = resolve_authors(svc, call, page->posts, page->count, page->authors,
-                       &page->degraded);
+  rc = resolve_authors(svc, call, page);
   if (rc == 0)
     rc = (page->next_cursor = next_cursor(page, nrows, limit)) != NULL
              ? 0
@@ -177,7 +202,7 @@ static int do_list(msvc_t *svc, const msvc_call_t *call,
     rc = msvc__store_gate(svc, call);
   if (rc != 0)
     return rc;
-  page = calloc(1, sizeof(*page));
+  page = msvc__page_new();
   if (page == NULL)
     return MSVC_ENOMEM;
   rc = read_page(svc, call, &q, page);

@@ -157,13 +157,36 @@ int msvc__posts_alloc(size_t n, msvc_post_t ***out) {
   return 0;
 }
 
+/* A page and, behind it, the distinct authors its entries point to: a
+ * page of 20 posts by one author holds that author once. */
+typedef struct page_block {
+  msvc_post_page_t page;
+  msvc_user_t **owned; /* the distinct authors; page.authors points here */
+  size_t nowned;
+} page_block_t;
+
+msvc_post_page_t *msvc__page_new(void) {
+  page_block_t *b = calloc(1, sizeof(*b));
+  return b != NULL ? &b->page : NULL;
+}
+
+void msvc__page_own_authors(msvc_post_page_t *page, msvc_user_t **users,
+                            size_t n) {
+  page_block_t *b = (page_block_t *)page; /* page is the first member */
+  msvc_users_free(b->owned, b->nowned);
+  b->owned = users;
+  b->nowned = n;
+}
+
 void msvc_post_page_free(msvc_post_page_t *page) {
+  page_block_t *b = (page_block_t *)page;
   if (page == NULL)
     return;
   msvc__posts_free(page->posts, page->count);
-  msvc_users_free(page->authors, page->count);
+  free(page->authors); /* its entries are b->owned's */
+  msvc_users_free(b->owned, b->nowned);
   free(page->next_cursor);
-  free(page);
+  free(b);
 }
 
 int msvc_session_new(msvc_session_t **out) {

@@ -113,6 +113,9 @@ int msvc__session_open(msvc_t *svc, const msvc_call_t *call,
                        msvc_login_result_t *res);
 /* 0 when verified claims t may still be used (session alive, issued after
  * the last password change), MSVC_ETOKEN when not. */
-int msvc__check_revocation(msvc_t *svc, const msvc__token_claims_t *t);
+/* *rec (NULL when the check read no user): the caller's stored record,
+ * for the claims; the caller frees it. */
+int msvc__check_revocation(msvc_t *svc, const msvc__token_claims_t *t,
+                           msvc_user_record_t **rec);
 
 #endif

@@ -344,29 +344,35 @@ int msvc_sessions_list(msvc_t *svc, const msvc_call_t *call,
   return MSVC__END(svc, rc);
 }
 
-int msvc__check_revocation(msvc_t *svc, const msvc__token_claims_t *t) {
+int msvc__check_revocation(msvc_t *svc, const msvc__token_claims_t *t,
+                           msvc_user_record_t **rec_out) {
   msvc_user_record_t *rec = NULL;
   int rc = 0;
+  *rec_out = NULL;
   if (!svc->check_revocation || t->kind != MSVC_CALLER_USER)
     return 0;
-  if (t->sid[0] != '\0' && svc->sessions) {
-    msvc_session_t *s = NULL;
-    rc = msvc_session_new(&s);
+  if (svc->sessions) {
+    const char *sid = t->sid[0] != '\0' ? t->sid : NULL;
+    int alive = 0;
+    rc = msvc_user_record_new(&rec);
     if (rc == 0)
-      rc = msvc_store_session_find(svc->store, t->sid, s);
-    if (rc == 0 && (s->revoked || strcmp(s->user_id, t->id) != 0))
-      rc = MSVC_ETOKEN;
-    msvc_session_free(s);
-  }
-  if (rc == 0 && svc->sessions) {
-    rc = msvc__load_user_record(svc, t->id, &rec);
+      rc = msvc_store_caller_find(svc->store, t->id, sid, rec, &alive);
+    if (rc == 0 && sid != NULL && !alive)
+      rc = MSVC_ETOKEN; /* ended, someone else's, or never there */
     /* A seed token (no session) of a user this store does not hold: what
      * it is worth is the route's business (a 404, or a lookup). */
-    if (rc == MSVC_ENOTFOUND && t->sid[0] == '\0')
+    if (rc == MSVC_ENOTFOUND && sid == NULL) {
+      msvc_user_record_free(rec);
+      rec = NULL;
       rc = 0;
+    }
   }
   if (rc == 0 && rec != NULL && rec->tokens_valid_after / 1000 > t->iat)
     rc = MSVC_ETOKEN; /* issued before the last password change */
+  if (rc == 0 && rec != NULL && rec->user->id[0] != '\0') {
+    *rec_out = rec; /* the claims carry it: the route need not read it */
+    return 0;
+  }
   msvc_user_record_free(rec);
   return rc == MSVC_ENOTFOUND ? MSVC_ETOKEN : rc;
 }

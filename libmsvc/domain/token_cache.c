@@ -3,16 +3,19 @@
  * Checking an ES256 signature costs about ten times an HS256 one, and
  * clients present the same access token on every request until it
  * expires; so the claims a token was verified to carry are kept, keyed by
- * the SHA-256 of the token's bytes, and a later presentation of exactly
- * those bytes skips the signature and JSON work.  What stays per request:
- * the expiry check against the clock, and everything after verification
- * (the session and password-change checks read the store every time), so
- * the cache can never serve a revoked session.  It is cleared whenever the
+ * the token's bytes, and a later presentation of exactly those bytes
+ * skips the signature and JSON work.  What stays per request: the expiry
+ * check against the clock, and everything after verification (the
+ * session and password-change checks read the store every time), so the
+ * cache can never serve a revoked session.  It is cleared whenever the
  * verification keys change, so a retired key stops verifying at once.
  *
- * Bounded and lock-light: a fixed table of slots, direct-mapped by the
- * digest, split into shards each behind its own mutex; a new token simply
- * replaces whatever its slot held.  Nothing is allocated after creation.
+ * Bounded and lock-light: a fixed table of slots, direct-mapped by a
+ * keyed SipHash of the token (random key per cache, so nobody can aim
+ * tokens at one slot), split into shards each behind its own mutex; a
+ * slot keeps a copy of its token and a match compares all of its bytes,
+ * so the hash only picks the slot.  A new token replaces whatever its
+ * slot held; that copy is the only allocation after creation.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,8 +26,8 @@
 #define SHARDS 16
 
 typedef struct slot {
-  unsigned char digest[MSVC__SHA256_LEN];
-  int used;
+  char *token; /* owned copy; NULL: free */
+  size_t len;
   msvc__token_claims_t claims;
 } slot_t;
 
@@ -35,6 +38,7 @@ typedef struct shard {
 
 struct msvc__token_cache {
   size_t per_shard;
+  uint64_t key[2];
   shard_t shards[SHARDS];
 };
 
@@ -52,8 +56,18 @@ int msvc__token_cache_new(size_t entries, msvc__token_cache_t **out) {
       return MSVC_ENOMEM;
     }
   }
+  if (msvc__random_bytes(c->key, sizeof(c->key)) != 0) {
+    msvc__token_cache_free(c);
+    return MSVC_EIO;
+  }
   *out = c;
   return 0;
+}
+
+static void slot_clear(slot_t *s) {
+  free(s->token);
+  s->token = NULL;
+  s->len = 0;
 }
 
 void msvc__token_cache_free(msvc__token_cache_t *c) {
@@ -61,54 +75,56 @@ void msvc__token_cache_free(msvc__token_cache_t *c) {
     return;
   for (int i = 0; i < SHARDS; i++) {
     pthread_mutex_destroy(&c->shards[i].lock);
+    for (size_t j = 0; c->shards[i].slots != NULL && j < c->per_shard; j++)
+      slot_clear(&c->shards[i].slots[j]);
     free(c->shards[i].slots);
   }
   free(c);
 }
 
-/* The shard and slot of a digest: its first bytes are uniform. */
-static slot_t *slot_of(msvc__token_cache_t *c, const unsigned char *d,
+static slot_t *slot_of(msvc__token_cache_t *c, const char *token, size_t len,
                        shard_t **shard) {
-  size_t h = (size_t)d[0] | (size_t)d[1] << 8 | (size_t)d[2] << 16 |
-             (size_t)d[3] << 24;
+  uint64_t h = msvc__siphash(c->key, token, len);
   *shard = &c->shards[h % SHARDS];
   return &(*shard)->slots[(h / SHARDS) % c->per_shard];
 }
 
-int msvc__token_cache_get(msvc__token_cache_t *c,
-                          const unsigned char digest[MSVC__SHA256_LEN],
+int msvc__token_cache_get(msvc__token_cache_t *c, const char *token, size_t len,
                           int64_t now_s, msvc__token_claims_t *out) {
   shard_t *shard;
   slot_t *s;
   int hit = 0;
-  if (c == NULL)
+  if (c == NULL || len == 0 || len > MSVC__TOKEN_CACHE_MAX_BYTES)
     return 0;
-  s = slot_of(c, digest, &shard);
+  s = slot_of(c, token, len, &shard);
   pthread_mutex_lock(&shard->lock);
-  if (s->used && memcmp(s->digest, digest, MSVC__SHA256_LEN) == 0) {
+  if (s->token != NULL && s->len == len && memcmp(s->token, token, len) == 0) {
     if (s->claims.exp > now_s) {
       *out = s->claims;
       hit = 1;
     } else {
-      s->used = 0; /* expired: gone for good */
+      slot_clear(s); /* expired: gone for good */
     }
   }
   pthread_mutex_unlock(&shard->lock);
   return hit;
 }
 
-void msvc__token_cache_put(msvc__token_cache_t *c,
-                           const unsigned char digest[MSVC__SHA256_LEN],
-                           const msvc__token_claims_t *claims) {
+void msvc__token_cache_put(msvc__token_cache_t *c, const char *token,
+                           size_t len, const msvc__token_claims_t *claims) {
   shard_t *shard;
   slot_t *s;
-  if (c == NULL)
+  char *copy;
+  if (c == NULL || len == 0 || len > MSVC__TOKEN_CACHE_MAX_BYTES ||
+      (copy = malloc(len)) == NULL)
     return;
-  s = slot_of(c, digest, &shard);
+  memcpy(copy, token, len);
+  s = slot_of(c, token, len, &shard);
   pthread_mutex_lock(&shard->lock);
-  memcpy(s->digest, digest, MSVC__SHA256_LEN);
+  slot_clear(s);
+  s->token = copy;
+  s->len = len;
   s->claims = *claims;
-  s->used = 1;
   pthread_mutex_unlock(&shard->lock);
 }
 
@@ -118,7 +134,7 @@ void msvc__token_cache_clear(msvc__token_cache_t *c) {
   for (int i = 0; i < SHARDS; i++) {
     pthread_mutex_lock(&c->shards[i].lock);
     for (size_t j = 0; j < c->per_shard; j++)
-      c->shards[i].slots[j].used = 0;
+      slot_clear(&c->shards[i].slots[j]);
     pthread_mutex_unlock(&c->shards[i].lock);
   }
 }

@@ -170,6 +170,18 @@ static const char *const record_col_names[RECORD_NCOLS] = {
     "password",
     "tokens_valid_after"};
 
+/* A user record and whether the token's session is alive (NULL: no such
+ * session, or none asked). */
+enum { CALLER_SESSION_OK = RECORD_NCOLS, CALLER_NCOLS };
+static const char *const caller_col_names[CALLER_NCOLS] = {"id",
+                                                           "name",
+                                                           "email",
+                                                           "created_at",
+                                                           "updated_at",
+                                                           "password",
+                                                           "tokens_valid_after",
+                                                           "session_ok"};
+
 #define POST_COLS "id, user_id, title, content, created_at, updated_at"
 enum {
   POST_ID,
@@ -277,6 +289,11 @@ static const char *const sql_text[MSVC__SQL_COUNT] = {
         "DELETE FROM \"Event\" WHERE key = ?1 AND id = ?2",
     [MSVC__SQL_EVENT_DELETE_KEY] = "DELETE FROM \"Event\" WHERE key = ?1",
     /* A bounded batch, so that no caller pays for a long backlog. */
+    /* Checking an access token: the user and its session in one read. */
+    [MSVC__SQL_CALLER_FIND] =
+        "SELECT " RECORD_COLS ", (SELECT revoked = 0 AND user_id = ?1"
+        " FROM \"Session\" WHERE id = ?2) AS session_ok"
+        " FROM \"User\" WHERE id = ?1",
     [MSVC__SQL_EVENT_PRUNE] =
         "DELETE FROM \"Event\" WHERE id IN (SELECT id FROM \"Event\""
         " WHERE expires_at <= ?1 LIMIT 100)",
@@ -298,6 +315,7 @@ static const struct {
     [MSVC__SQL_SESSION_BY_HASH] = {session_col_names, SESSION_NCOLS},
     [MSVC__SQL_SESSIONS_LIST] = {session_col_names, SESSION_NCOLS},
     [MSVC__SQL_EVENT_STATS] = {event_stats_col_names, 2},
+    [MSVC__SQL_CALLER_FIND] = {caller_col_names, CALLER_NCOLS},
 };
 
 const char *msvc__sqlite_sql(int which) {
@@ -1425,6 +1443,44 @@ static int sqlite_event_delete(void *ctx, const char *key, const char *id,
   return rc;
 }
 
+/* ---- the caller's state ------------------------------------------------- */
+
+static int sqlite_caller_find(void *ctx, const char *user_id,
+                              const char *session_id, msvc_user_record_t *out,
+                              int *session_ok) {
+  char uid[MSVC_ID_SIZE], sid[MSVC_ID_SIZE];
+  conn_t *c;
+  sqlite3_stmt *s;
+  int rc = acquire(ctx, &c);
+  if (rc != 0)
+    return rc;
+  lower_id(uid, user_id);
+  s = c->stmt[MSVC__SQL_CALLER_FIND];
+  rc = bind_id(s, 1, uid);
+  if (session_id != NULL) {
+    lower_id(sid, session_id);
+    rc |= bind_id(s, 2, sid);
+  } else {
+    rc |= sqlite3_bind_null(s, 2);
+  }
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    rc = user_from_row(s, out->user);
+    if (rc == 0)
+      rc = col_str(s, RECORD_PASSWORD, &out->password_hash);
+    out->tokens_valid_after =
+        sqlite3_column_int64(s, RECORD_TOKENS_VALID_AFTER);
+    *session_ok = sqlite3_column_type(s, CALLER_SESSION_OK) != SQLITE_NULL &&
+                  sqlite3_column_int(s, CALLER_SESSION_OK) != 0;
+  } else {
+    rc = rc == SQLITE_DONE ? MSVC_ENOTFOUND : db_error(c->db, rc);
+  }
+  stmt_done(s);
+  release(ctx, c);
+  return rc;
+}
+
 static const msvc_store_methods_t sqlite_methods = {
     .version = MSVC_STORE_VERSION,
     .name = "sqlite",
@@ -1451,6 +1507,7 @@ static const msvc_store_methods_t sqlite_methods = {
     .event_add = sqlite_event_add,
     .event_stats = sqlite_event_stats,
     .event_delete = sqlite_event_delete,
+    .caller_find = sqlite_caller_find,
 };
 
 const msvc_store_methods_t *msvc_store_sqlite(void) {

@@ -43,6 +43,7 @@ typedef enum msvc__sqlite_sql {
   MSVC__SQL_EVENT_DELETE_ONE,
   MSVC__SQL_EVENT_DELETE_KEY,
   MSVC__SQL_EVENT_PRUNE,
+  MSVC__SQL_CALLER_FIND,
   MSVC__SQL_COUNT
 } msvc__sqlite_sql_t;
 

@@ -45,6 +45,9 @@ struct msvc_store {
 /* Bytes of the table a given version has: every method of that version and
  * the ones before it.  A new version appends its last member here. */
 static size_t table_size(int version) {
+  if (version >= 5) /* caller_find */
+    return offsetof(msvc_store_methods_t, caller_find) +
+           sizeof(((msvc_store_methods_t *)0)->caller_find);
   if (version >= 4) /* events: .. event_delete */
     return offsetof(msvc_store_methods_t, event_delete) +
            sizeof(((msvc_store_methods_t *)0)->event_delete);
@@ -734,4 +737,50 @@ int msvc_store_event_delete(msvc_store_t *s, const char *key, const char *id,
   if (fn == NULL)
     return MSVC_EUNSUPPORTED;
   return fn(s->ctx, key, id, now);
+}
+
+/* ---- the caller's state ---- */
+
+/* Two reads, for tables without caller_find. */
+static int caller_find_apart(msvc_store_t *s, const char *user_id,
+                             const char *session_id, msvc_user_record_t *out,
+                             int *session_ok) {
+  int rc = 0;
+  if (session_id != NULL && msvc_store_has_sessions(s)) {
+    msvc_session_t *sess = NULL;
+    rc = msvc_session_new(&sess);
+    if (rc == 0)
+      rc = msvc_store_session_find(s, session_id, sess);
+    if (rc == 0)
+      *session_ok = !sess->revoked && strcmp(sess->user_id, user_id) == 0;
+    msvc_session_free(sess);
+    if (rc == MSVC_ENOTFOUND)
+      rc = 0; /* no session: not alive */
+  }
+  return rc != 0 ? rc : msvc_store_user_find_by_id(s, user_id, out);
+}
+
+int msvc_store_caller_find(msvc_store_t *s, const char *user_id,
+                           const char *session_id, msvc_user_record_t *out,
+                           int *session_ok) {
+  int (*fn)(void *, const char *, const char *, msvc_user_record_t *, int *);
+  int rc;
+  if (session_ok != NULL)
+    *session_ok = 0;
+  if (s == NULL || user_id == NULL || out == NULL || session_ok == NULL ||
+      out->user == NULL)
+    return MSVC_EINVAL;
+  record_reset(out);
+  if (!id_ok(user_id))
+    return MSVC_ENOTFOUND;
+  if (session_id != NULL && !id_ok(session_id))
+    session_id = NULL; /* no session can have it: asked, not alive */
+  fn = METHOD(s, caller_find);
+  rc = fn != NULL ? fn(s->ctx, user_id, session_id, out, session_ok)
+                  : caller_find_apart(s, user_id, session_id, out, session_ok);
+  if (rc != 0) {
+    record_reset(out);
+    *session_ok = 0;
+  }
+  return rc;
 }

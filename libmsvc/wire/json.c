@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,56 +32,78 @@
 
 /* ---- string writers ----------------------------------------------------- */
 
-/* Appends the escape sequence for one byte that may not appear raw. */
-static void put_escape(msvc__buf_t *b, unsigned char c) {
-  static const char hex[] = "0123456789abcdef";
-  char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-  switch (c) {
-  case '"':
-    BUF_LIT(b, "\\\"");
-    break;
-  case '\\':
-    BUF_LIT(b, "\\\\");
-    break;
-  case '\b':
-    BUF_LIT(b, "\\b");
-    break;
-  case '\f':
-    BUF_LIT(b, "\\f");
-    break;
-  case '\n':
-    BUF_LIT(b, "\\n");
-    break;
-  case '\r':
-    BUF_LIT(b, "\\r");
-    break;
-  case '\t':
-    BUF_LIT(b, "\\t");
-    break;
-  default:
-    msvc__buf_append(b, u, sizeof(u));
-  }
+/* What each byte becomes inside a JSON string: 0 for itself, else the
+ * letter of its two-byte escape ('"', '\\', 'b', 'f', 'n', 'r', 't') or
+ * 'u' for \u00XX.  Bytes of 0x80 and above (UTF-8) pass through. */
+static const unsigned char escape_of[256] = {
+    ['\0'] = 'u', [1] = 'u',  [2] = 'u',    [3] = 'u',    [4] = 'u',
+    [5] = 'u',    [6] = 'u',  [7] = 'u',    ['\b'] = 'b', ['\t'] = 't',
+    ['\n'] = 'n', [11] = 'u', ['\f'] = 'f', ['\r'] = 'r', [14] = 'u',
+    [15] = 'u',   [16] = 'u', [17] = 'u',   [18] = 'u',   [19] = 'u',
+    [20] = 'u',   [21] = 'u', [22] = 'u',   [23] = 'u',   [24] = 'u',
+    [25] = 'u',   [26] = 'u', [27] = 'u',   [28] = 'u',   [29] = 'u',
+    [30] = 'u',   [31] = 'u', ['"'] = '"',  ['\\'] = '\\'};
+
+/* Eight bytes at a time (SWAR): nonzero when the word may hold a byte
+ * below 0x20, a '"' or a '\\'.  It can also fire for a word that holds
+ * none (a borrow across bytes), which only sends that word to the
+ * byte-by-byte check: the table decides, never this. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+static uint64_t maybe_special(uint64_t w) {
+  uint64_t q = w ^ (ONES * '"'), bs = w ^ (ONES * '\\');
+  return ((w - ONES * 0x20) | (q - ONES) | (bs - ONES)) & ~w & HIGHS;
 }
 
-/* Runs of bytes that need no escaping are copied in one go; bytes of 0x80
- * and above (UTF-8) pass through untouched. */
+/* The index of the first byte at or after i that needs escaping, or len. */
+static size_t next_special(const unsigned char *p, size_t i, size_t len) {
+  while (i + 8 <= len) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    if (maybe_special(w))
+      break;
+    i += 8;
+  }
+  while (i < len && escape_of[p[i]] == 0)
+    i++;
+  return i;
+}
+
+/* Two passes: the first sizes the result exactly, the second writes into
+ * reserved memory; both skip eight plain bytes at a time, and the runs
+ * between escapes are copied with memcpy. */
 void msvc__json_string(msvc__buf_t *b, const char *s, size_t len) {
-  size_t run = 0;
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *p = (const unsigned char *)s;
+  size_t extra = 0, i, run = 0;
+  char *o;
   if (s == NULL)
     len = 0;
-  if (msvc__buf_reserve(b, len + 2) != 0)
+  for (i = next_special(p, 0, len); i < len; i = next_special(p, i + 1, len))
+    extra += escape_of[p[i]] == 'u' ? 5 : 1;
+  if (msvc__buf_reserve(b, len + extra + 2) != 0)
     return;
-  msvc__buf_putc(b, '"');
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c != '"' && c != '\\')
-      continue;
-    msvc__buf_append(b, s + run, i - run);
-    put_escape(b, c);
+  o = b->data + b->len;
+  *o++ = '"';
+  for (i = next_special(p, 0, len); i < len; i = next_special(p, i + 1, len)) {
+    unsigned char e = escape_of[p[i]];
+    memcpy(o, p + run, i - run);
+    o += i - run;
+    *o++ = '\\';
+    *o++ = (char)e;
+    if (e == 'u') {
+      *o++ = '0';
+      *o++ = '0';
+      *o++ = hex[p[i] >> 4];
+      *o++ = hex[p[i] & 15];
+    }
     run = i + 1;
   }
-  msvc__buf_append(b, s + run, len - run);
-  msvc__buf_putc(b, '"');
+  memcpy(o, p + run, len - run);
+  o += len - run;
+  *o++ = '"';
+  b->len = (size_t)(o - b->data);
+  b->data[b->len] = '\0';
 }
 
 void msvc__json_cstring(msvc__buf_t *b, const char *s) {

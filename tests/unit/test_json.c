@@ -121,6 +121,61 @@ static void render_null_string(msvc__buf_t *b) {
   msvc__json_cstring(b, NULL);
 }
 
+/* The escaping a byte at a time, as the JSON grammar spells it: what the
+ * word-at-a-time writer must produce exactly. */
+static void reference_escape(msvc__buf_t *b, const unsigned char *s,
+                             size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  msvc__buf_putc(b, '"');
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = s[i];
+    const char *two = c == '"'    ? "\\\""
+                      : c == '\\' ? "\\\\"
+                      : c == '\b' ? "\\b"
+                      : c == '\f' ? "\\f"
+                      : c == '\n' ? "\\n"
+                      : c == '\r' ? "\\r"
+                      : c == '\t' ? "\\t"
+                                  : NULL;
+    if (two != NULL) {
+      msvc__buf_puts(b, two);
+    } else if (c < 0x20) {
+      char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      msvc__buf_append(b, u, 6);
+    } else {
+      msvc__buf_putc(b, (char)c);
+    }
+  }
+  msvc__buf_putc(b, '"');
+}
+
+/* Random strings of every length up to 70, mostly plain text with the
+ * odd special byte at any offset (the eight-byte words' edges
+ * included), and some dense in them: same bytes as the reference. */
+static void test_string_escaping_words(void) {
+  unsigned seed = 12345;
+  static const unsigned char alphabet[] = "ab\"\\\x01\x1f\x7f\x80\xff\n ";
+  for (int round = 0; round < 4000; round++) {
+    unsigned char s[72];
+    size_t len = (size_t)(round % 71);
+    msvc__buf_t got, want;
+    for (size_t i = 0; i < len; i++) {
+      seed = seed * 1103515245u + 12345u;
+      s[i] = (seed >> 16) % (round % 3 == 0 ? 4 : 40) == 0
+                 ? alphabet[(seed >> 8) % (sizeof(alphabet) - 1)]
+                 : (unsigned char)('a' + (seed >> 20) % 26);
+    }
+    msvc__buf_init(&got);
+    msvc__buf_init(&want);
+    msvc__json_string(&got, (const char *)s, len);
+    reference_escape(&want, s, len);
+    CHECK(!got.failed && got.len == want.len &&
+          memcmp(got.data, want.data, want.len) == 0);
+    msvc__buf_free(&got);
+    msvc__buf_free(&want);
+  }
+}
+
 static void test_string_escaping(void) {
   char ascii[128];
   CHECK_RENDER("\"a\\\"b\\\\c\\nd\\te\\u0001\\u001f/\xc3\xa9\xf0\x9f\x98\x80"
@@ -806,6 +861,7 @@ int main(void) {
   RUN(test_buf);
   RUN(test_buf_int);
   RUN(test_string_escaping);
+  RUN(test_string_escaping_words);
   RUN(test_timestamp_format);
   RUN(test_timestamp_against_gmtime);
   RUN(test_timestamp_parse);

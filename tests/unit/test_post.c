@@ -157,28 +157,37 @@ static void test_lifetimes(void) {
   CHECK_EQ_STR(in.title, "t");
 
   /* A page as the library builds one: every array and string owned. */
-  page = calloc(1, sizeof(*page));
+  page = msvc__page_new();
   CHECK(page != NULL);
   if (page == NULL)
     return;
   page->count = 2;
   CHECK_EQ_INT(msvc__posts_alloc(2, &page->posts), 0);
-  CHECK_EQ_INT(msvc__users_alloc(2, &page->authors), 0);
+  {
+    /* The page owns its distinct authors; two entries may share one. */
+    msvc_user_t **owned = NULL;
+    CHECK_EQ_INT(msvc__users_alloc(2, &owned), 0);
+    page->authors = calloc(2, sizeof(*page->authors));
+    if (owned != NULL && page->authors != NULL) {
+      page->authors[0] = owned[0];
+      page->authors[1] = owned[1];
+    }
+    msvc__page_own_authors(page, owned, owned != NULL ? 2 : 0);
+  }
   CHECK(page->posts != NULL && page->authors != NULL);
   if (page->posts != NULL && page->authors != NULL) {
     page->posts[0]->title = msvc__strdup("a");
     page->posts[1]->content = msvc__strdup("b");
     page->authors[0]->name = msvc__strdup("n");
     page->authors[0]->email = msvc__strdup("e@x.io");
-    msvc_user_free(page->authors[1]); /* an unknown author */
-    page->authors[1] = NULL;
+    page->authors[1] = NULL; /* an unknown author */
   }
   page->next_cursor = msvc__strdup("x");
   msvc_post_page_free(page);
   msvc_post_page_free(NULL);
 
   /* An empty page. */
-  page = calloc(1, sizeof(*page));
+  page = msvc__page_new();
   CHECK(page != NULL);
   if (page != NULL) {
     CHECK_EQ_INT(msvc__posts_alloc(0, &page->posts), 0);

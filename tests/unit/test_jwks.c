@@ -623,8 +623,7 @@ int main(void) {
   if (standin_available())
     run_fetch_tests();
   else
-    fprintf(stderr, "-- fetch tests skipped: python3 or the stand-in is "
-                    "missing\n");
+    TEST_SKIP_PART("the fetch tests: python3 or the stand-in is missing");
   free_keys();
   TEST_MAIN_END();
 }

@@ -10,6 +10,9 @@
 #                           down) and the session suite
 #   http.server.mongo       msvc-server on FerretDB (fixture "ferretdb" of
 #                           tests/mongo/tests.cmake); the sessions suite too
+#   http.mutate.<name>      the suite's self-check: with every answer
+#                           corrupted as harness.MUTATIONS <name> says, the
+#                           tests run.py names for it must fail
 # An executable whose target does not exist makes its cases skip (77), and
 # so does a test whose tool is missing (harness.skip_missing); under CI=true
 # both are failures (run.py).  A test that does not apply to the deployment
@@ -66,3 +69,22 @@ if(EXISTS ${MSVC_HTTP_FERRETDB_SH} AND
   set_tests_properties(http.server.mongo PROPERTIES
     FIXTURES_REQUIRED ferretdb LABELS "http;mongo")
 endif()
+
+# The self-check: one case per mutation (run.py --list-mutations), each a
+# few seconds, outside the lock (short, and a slow machine can only make
+# them fail later, not pass).
+execute_process(COMMAND ${MSVC_HTTP_RUN} --list-mutations
+  OUTPUT_VARIABLE MSVC_HTTP_MUTATIONS OUTPUT_STRIP_TRAILING_WHITESPACE
+  RESULT_VARIABLE MSVC_HTTP_LIST_RC)
+if(NOT MSVC_HTTP_LIST_RC EQUAL 0 OR NOT MSVC_HTTP_MUTATIONS)
+  message(FATAL_ERROR "tests/http/run.py --list-mutations failed")
+endif()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+  ${CMAKE_CURRENT_LIST_DIR}/harness.py)
+foreach(mutation ${MSVC_HTTP_MUTATIONS})
+  add_test(NAME http.mutate.${mutation}
+    COMMAND ${MSVC_HTTP_RUN} -q --mutate ${mutation})
+  set_tests_properties(http.mutate.${mutation} PROPERTIES
+    ENVIRONMENT "${MSVC_HTTP_ENV}"
+    TIMEOUT 120 SKIP_RETURN_CODE 77 LABELS "http;mutate")
+endforeach()

@@ -2,8 +2,11 @@
 # only, run by tests/http/run.py) drives the real executables over HTTP on
 # free loopback ports, once per deployment:
 #   http.server             msvc-server on SQLite
-#   http.split.<strategy>   two msvc-auth behind one msvc-post, for each
-#                           user resolver (individual, batch, cached)
+#   http.split.cached       two msvc-auth behind one msvc-post, with the
+#                           default user resolver (cached): the whole suite
+#   http.split.<strategy>   the same for the other resolvers (individual,
+#                           batch), only the tests that depend on the
+#                           resolver (MSVC_HTTP_RESOLVER_TESTS below)
 #   http.split.es256        one msvc-auth signing ES256 behind msvc-post,
 #                           which verifies with the published keys: the
 #                           key suite (test_keys.py: rotation, JWKS, auth
@@ -13,6 +16,9 @@
 #   http.mutate.<name>      the suite's self-check: with every answer
 #                           corrupted as harness.MUTATIONS <name> says, the
 #                           tests run.py names for it must fail
+# Label "variant": a case that repeats another's checks under another
+# setting (the other resolvers); "mutate": the self-check.  The sanitizer
+# pass of scripts/test.sh leaves both out.
 # An executable whose target does not exist makes its cases skip (77), and
 # so does a test whose tool is missing (harness.skip_missing); under CI=true
 # both are failures (run.py).  A test that does not apply to the deployment
@@ -50,9 +56,20 @@ function(msvc_http_test name)
 endfunction()
 
 msvc_http_test(http.server ENV MSVC_DEPLOY=server)
-foreach(strategy individual batch cached)
+msvc_http_test(http.split.cached ENV MSVC_DEPLOY=split MSVC_RESOLVER=cached)
+# What msvc-post's user resolver decides: every post answer embeds its
+# author through it (test_posts, paging under inserts), the auth services'
+# faults and misbehaviour (test_split), an author the auth service does not
+# know (SeedVectors) and the resolver's own metrics.
+set(MSVC_HTTP_RESOLVER_TESTS test_posts test_split test_tokens.SeedVectors
+  test_concurrency.Races.test_paging_under_concurrent_inserts
+  test_operations.MetricsCase.test_split_reports_resolver_and_endpoints)
+foreach(strategy individual batch)
   msvc_http_test(http.split.${strategy}
-    ENV MSVC_DEPLOY=split MSVC_RESOLVER=${strategy})
+    ENV MSVC_DEPLOY=split MSVC_RESOLVER=${strategy}
+    COMMAND ${MSVC_HTTP_RUN} ${MSVC_HTTP_RESOLVER_TESTS})
+  set_tests_properties(http.split.${strategy} PROPERTIES
+    LABELS "http;variant")
 endforeach()
 msvc_http_test(http.split.es256
   ENV MSVC_DEPLOY=split MSVC_JWT_ALGORITHM=ES256

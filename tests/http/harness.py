@@ -478,6 +478,13 @@ class Proc:
     def child_env(self):
         env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
         env["PORT"] = str(self.port)
+        # In the sanitizer build, LeakSanitizer lists the servers' built-in
+        # suppressions it used at exit, into the log the tests read line
+        # by line (LOG_FORMAT=json); leaks themselves are still reported.
+        lsan = env.get("LSAN_OPTIONS", "")
+        if "print_suppressions" not in lsan:
+            env["LSAN_OPTIONS"] = (lsan + ":" if lsan else "") + \
+                "print_suppressions=0"
         for k, v in self.env.items():
             if v is None:
                 env.pop(k, None)

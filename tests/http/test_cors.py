@@ -215,15 +215,19 @@ class DefaultAnyOrigin(CorsCase):
 
     def test_preflights_keep_the_connection_usable(self):
         """The 204 is framed right: the next answer on the connection is
-        read intact (a stray body or chunk would garble it)."""
+        read intact (a stray body or chunk would garble it), and it is the
+        same connection throughout (the client's local port never changes:
+        http.client would silently reconnect)."""
         u = urllib.parse.urlsplit(self.auth_url)
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        ends = []
         try:
             for _ in range(3):
                 conn.request("OPTIONS", "/api/user", headers={
                     "Origin": "http://a.example",
                     "Access-Control-Request-Method": "GET",
                     "Access-Control-Request-Headers": "authorization"})
+                ends.append(conn.sock.getsockname())
                 r = conn.getresponse()
                 self.assertEqual(r.status, 204)
                 self.assertEqual(r.read(), b"")
@@ -232,11 +236,13 @@ class DefaultAnyOrigin(CorsCase):
                 conn.request("GET", "/api/user", headers={
                     "Origin": "http://a.example",
                     "Authorization": "Bearer " + self.alice["token"]})
+                ends.append(conn.sock.getsockname())
                 r = conn.getresponse()
                 self.assertEqual(r.status, 200)
                 self.assertIn(b'"email"', r.read())
         finally:
             conn.close()
+        self.assertEqual(ends, [ends[0]] * 6, "not one connection")
 
     def test_options_is_logged(self):
         rid = "cors-log-check-1"
@@ -341,7 +347,7 @@ class BadOrigins(unittest.TestCase):
             [h.AUTH_BIN, h.POST_BIN]
         found = [b for b in names if b and os.access(b, os.X_OK)]
         if len(found) != len(names):
-            self.skipTest("executables not built")
+            h.skip_missing("executables not built")
         return found
 
     def run_bin(self, binary, tmp, env_value=None, flag_value=None):

@@ -77,7 +77,7 @@ class MetricsCase(h.DeployedTestCase):
     def check_promtool(self, text):
         tool = promtool()
         if tool is None:
-            self.skipTest("promtool not installed")
+            h.skip_missing("promtool (Debian's prometheus package)")
         out = subprocess.run([tool, "check", "metrics"], input=text.encode(),
                              capture_output=True, timeout=60)
         self.assertEqual(out.returncode, 0, out)
@@ -229,7 +229,7 @@ class ServerProcessCase(unittest.TestCase):
         if h.DEPLOY != "server":
             raise unittest.SkipTest("only for MSVC_DEPLOY=server")
         if h.missing_binaries("server"):
-            raise unittest.SkipTest("msvc-server not built")
+            h.skip_missing("msvc-server not built")
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="msvc-http-ops-")

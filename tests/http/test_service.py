@@ -86,16 +86,28 @@ class ServiceRoutes(DeployedTestCase):
             self._check_405(p.url, SERVICE_ROUTES)
 
     def test_keep_alive_serves_several_requests_on_one_connection(self):
+        """Four requests, four right answers, all on one TCP connection:
+        the client's end keeps its local port throughout (http.client
+        would silently reconnect if the server closed it)."""
         port = int(self.post_url.rsplit(":", 1)[1])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        ends = []
         try:
-            for path in ("/healthz", "/api/posts?limit=1", "/", "/nope"):
+            for path, status in (("/healthz", 200), ("/api/posts?limit=1",
+                                                     200), ("/", 200),
+                                 ("/nope", 404)):
                 conn.request("GET", path)
+                ends.append(conn.sock.getsockname())
                 r = conn.getresponse()
                 body = r.read()
-                self.assertIn(r.status, (200, 404), body)
+                self.assertEqual(r.status, status, (path, body))
+                self.assertNotEqual((r.getheader("Connection") or "").lower(),
+                                    "close", path)
+                self.assertIsNotNone(conn.sock, "closed after " + path)
+                self.assertEqual(conn.sock.getsockname(), ends[0], path)
         finally:
             conn.close()
+        self.assertEqual(ends, [ends[0]] * 4, "not one connection")
 
 
 class SplitRoles(DeployedTestCase):
@@ -123,7 +135,7 @@ class Configuration(unittest.TestCase):
             names = [("msvc-auth", h.AUTH_BIN), ("msvc-post", h.POST_BIN)]
         found = [(n, b) for n, b in names if b and os.access(b, os.X_OK)]
         if len(found) != len(names):
-            self.skipTest("executables not built")
+            h.skip_missing("executables not built")
         return found
 
     def clean_env(self):

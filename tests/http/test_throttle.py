@@ -1,6 +1,7 @@
 """Login throttling: repeated failures for one account get 429 with
 Retry-After, for existing and unknown emails alike."""
 
+import time
 import unittest
 
 import harness as h
@@ -41,16 +42,27 @@ class Throttle(DeployedTestCase):
                                        {"email": u["email"],
                                         "password": PASSWORD}))
 
-    def test_other_accounts_are_not_affected(self):
+    def test_other_accounts_and_earlier_tokens_are_not_affected(self):
+        """Locking one account out leaves another free to log in, and the
+        locked account's token, issued before the lockout began (its iat
+        is no later than the first 429), keeps working: the throttle is
+        on logins, not on sessions."""
         a = self.register(name="Locked")
         b = self.register(name="Free")
-        for _ in range(MAX_FAILURES + 1):
-            self.attempt(a["email"], "wrong-password-1")
+        earlier = self.login(a["email"])
+        for _ in range(MAX_FAILURES):
+            self.assertEqual(self.attempt(a["email"], "wrong-password-1")
+                             .status, 401)
+        self.assertThrottled(self.attempt(a["email"], "wrong-password-1"))
+        locked_at = time.time()
         self.assertThrottled(self.attempt(a["email"], PASSWORD))
-        self.login(b["email"])
-        # A token issued before the lockout keeps working.
+        self.assertLessEqual(h.jwt_parts(earlier)[1]["iat"], locked_at)
+        r = self.auth("GET", "/api/user", token=earlier)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["user"]["id"], a["id"])
         r = self.auth("GET", "/api/user", token=self.login(b["email"]))
-        self.assertEqual(r.status, 200)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["user"]["id"], b["id"])
 
     def test_unknown_emails_are_throttled_alike(self):
         # Otherwise the throttle would tell which accounts exist.

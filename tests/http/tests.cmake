@@ -2,19 +2,30 @@
 # only, run by tests/http/run.py) drives the real executables over HTTP on
 # free loopback ports, once per deployment:
 #   http.server             msvc-server on SQLite
-#   http.split.<strategy>   two msvc-auth behind one msvc-post, for each
-#                           user resolver (individual, batch, cached)
+#   http.split.cached       two msvc-auth behind one msvc-post, with the
+#                           default user resolver (cached): the whole suite
+#   http.split.<strategy>   the same for the other resolvers (individual,
+#                           batch), only the tests that depend on the
+#                           resolver (MSVC_HTTP_RESOLVER_TESTS below)
 #   http.split.es256        one msvc-auth signing ES256 behind msvc-post,
 #                           which verifies with the published keys: the
 #                           key suite (test_keys.py: rotation, JWKS, auth
 #                           down) and the session suite
 #   http.server.mongo       msvc-server on FerretDB (fixture "ferretdb" of
 #                           tests/mongo/tests.cmake); the sessions suite too
-# An executable whose target does not exist makes its cases skip (77).
+#   http.mutate.<name>      the suite's self-check: with every answer
+#                           corrupted as harness.MUTATIONS <name> says, the
+#                           tests run.py names for it must fail
+# Label "variant": a case that repeats another's checks under another
+# setting (the other resolvers); "mutate": the self-check.  The sanitizer
+# pass of scripts/test.sh leaves both out.
+# An executable whose target does not exist makes its cases skip (77), and
+# so does a test whose tool is missing (harness.skip_missing); under CI=true
+# both are failures (run.py).  A test that does not apply to the deployment
+# (REQUIRES_MODE, ES256 only) is skipped by design, in CI too.
 find_program(MSVC_PYTHON3 NAMES python3)
 if(NOT MSVC_PYTHON3)
-  message(STATUS "python3 not found: the HTTP tests are not registered")
-  return()
+  return() # said (or, under CI=true, failed) by tests/CMakeLists.txt
 endif()
 if(NOT TARGET msvc-server)
   return() # MSVC_BUILD_SERVERS=OFF: nothing to drive
@@ -45,9 +56,20 @@ function(msvc_http_test name)
 endfunction()
 
 msvc_http_test(http.server ENV MSVC_DEPLOY=server)
-foreach(strategy individual batch cached)
+msvc_http_test(http.split.cached ENV MSVC_DEPLOY=split MSVC_RESOLVER=cached)
+# What msvc-post's user resolver decides: every post answer embeds its
+# author through it (test_posts, paging under inserts), the auth services'
+# faults and misbehaviour (test_split), an author the auth service does not
+# know (SeedVectors) and the resolver's own metrics.
+set(MSVC_HTTP_RESOLVER_TESTS test_posts test_split test_tokens.SeedVectors
+  test_concurrency.Races.test_paging_under_concurrent_inserts
+  test_operations.MetricsCase.test_split_reports_resolver_and_endpoints)
+foreach(strategy individual batch)
   msvc_http_test(http.split.${strategy}
-    ENV MSVC_DEPLOY=split MSVC_RESOLVER=${strategy})
+    ENV MSVC_DEPLOY=split MSVC_RESOLVER=${strategy}
+    COMMAND ${MSVC_HTTP_RUN} ${MSVC_HTTP_RESOLVER_TESTS})
+  set_tests_properties(http.split.${strategy} PROPERTIES
+    LABELS "http;variant")
 endforeach()
 msvc_http_test(http.split.es256
   ENV MSVC_DEPLOY=split MSVC_JWT_ALGORITHM=ES256
@@ -64,3 +86,22 @@ if(EXISTS ${MSVC_HTTP_FERRETDB_SH} AND
   set_tests_properties(http.server.mongo PROPERTIES
     FIXTURES_REQUIRED ferretdb LABELS "http;mongo")
 endif()
+
+# The self-check: one case per mutation (run.py --list-mutations), each a
+# few seconds, outside the lock (short, and a slow machine can only make
+# them fail later, not pass).
+execute_process(COMMAND ${MSVC_HTTP_RUN} --list-mutations
+  OUTPUT_VARIABLE MSVC_HTTP_MUTATIONS OUTPUT_STRIP_TRAILING_WHITESPACE
+  RESULT_VARIABLE MSVC_HTTP_LIST_RC)
+if(NOT MSVC_HTTP_LIST_RC EQUAL 0 OR NOT MSVC_HTTP_MUTATIONS)
+  message(FATAL_ERROR "tests/http/run.py --list-mutations failed")
+endif()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+  ${CMAKE_CURRENT_LIST_DIR}/harness.py)
+foreach(mutation ${MSVC_HTTP_MUTATIONS})
+  add_test(NAME http.mutate.${mutation}
+    COMMAND ${MSVC_HTTP_RUN} -q --mutate ${mutation})
+  set_tests_properties(http.mutate.${mutation} PROPERTIES
+    ENVIRONMENT "${MSVC_HTTP_ENV}"
+    TIMEOUT 120 SKIP_RETURN_CODE 77 LABELS "http;mutate")
+endforeach()

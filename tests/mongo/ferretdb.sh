@@ -21,9 +21,13 @@
 #                                   fresh database name starting with NAME
 #
 # The launcher is tests/ferretdb (a Go module using FerretDB's embeddable
-# package) built into $MSVC_FERRETDB (default tests/ferretdb/bin/
-# msvc-ferretdb), with Go's default module and build caches, so only the
-# first build is slow.  Where it cannot be had (no Go toolchain, modules
+# package), built once per version of its sources (main.go, go.mod,
+# go.sum) into ~/.cache/msvc/ferretdb/<hash>/ ($MSVC_FERRETDB_CACHE) and
+# linked from $MSVC_FERRETDB (default tests/ferretdb/bin/msvc-ferretdb):
+# another build directory, the sanitizer build or a fresh clone reuses it.
+# Go's own caches persist where Go keeps them (GOCACHE ~/.cache/go-build,
+# GOMODCACHE ~/go/pkg/mod), so even a new version builds in seconds; only
+# the very first build is slow.  Where it cannot be had (no Go toolchain, modules
 # not downloadable), start writes the reason to DIR/skip, says so loudly
 # and exits 77, and `run` exits 77 the same way: ctest shows the tests as
 # skipped.  With CI=true a skip is a failure (exit 1) instead.
@@ -32,6 +36,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 module=$(cd "$here/../ferretdb" && pwd)
 bin=${MSVC_FERRETDB:-$module/bin/msvc-ferretdb}
+cache_root=${MSVC_FERRETDB_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/msvc/ferretdb}
 go=${GO:-go}
 
 die() {
@@ -59,27 +64,39 @@ skip() {
   skip_exit "$2"
 }
 
-is_fresh() {
-  [ -x "$bin" ] || return 1
-  local f
-  for f in "$module/main.go" "$module/go.mod" "$module/go.sum"; do
-    [ "$bin" -nt "$f" ] || return 1
-  done
+# The version of the launcher's sources: what a built one is kept under.
+sources_key() {
+  cat "$module/main.go" "$module/go.mod" "$module/go.sum" | sha256sum | cut -c1-16
 }
 
-# Builds the launcher; on trouble that is not ours, skips (see above).
+is_fresh() {
+  [ -x "$bin" ] && [ "$(cat "$bin.key" 2>/dev/null)" = "$(sources_key)" ]
+}
+
+# Links the launcher of these sources to $bin, building it into the cache
+# first unless it is there; on trouble that is not ours, skips (see above).
 build() {
-  local dir=$1
+  local dir=$1 key cached
   is_fresh && return 0
-  command -v "$go" >/dev/null 2>&1 ||
-    skip "$dir" "no Go toolchain ('$go' not on PATH) to build FerretDB"
-  echo "ferretdb.sh: building the FerretDB launcher into $bin (the first build takes minutes)" >&2
-  (cd "$module" && "$go" mod download) >&2 ||
-    skip "$dir" "'go mod download' failed in $module (no network or module proxy?)"
+  key=$(sources_key)
+  cached=$cache_root/$key/msvc-ferretdb
+  if [ -x "$cached" ]; then
+    echo "ferretdb.sh: reusing the FerretDB launcher $cached" >&2
+  else
+    command -v "$go" >/dev/null 2>&1 ||
+      skip "$dir" "no Go toolchain ('$go' not on PATH) to build FerretDB"
+    echo "ferretdb.sh: building the FerretDB launcher into $cached (the first build takes minutes)" >&2
+    (cd "$module" && "$go" mod download) >&2 ||
+      skip "$dir" "'go mod download' failed in $module (no network or module proxy?)"
+    mkdir -p "$(dirname "$cached")"
+    (cd "$module" && "$go" build -buildvcs=false -o "$cached.tmp.$$" .) >&2 ||
+      die "go build failed in $module"
+    mv -f "$cached.tmp.$$" "$cached"
+  fi
   mkdir -p "$(dirname "$bin")"
-  (cd "$module" && "$go" build -buildvcs=false -o "$bin.tmp.$$" .) >&2 ||
-    die "go build failed in $module"
-  mv -f "$bin.tmp.$$" "$bin"
+  ln -sfn "$cached" "$bin.tmp.$$"
+  mv -fT "$bin.tmp.$$" "$bin"
+  echo "$key" >"$bin.key"
 }
 
 alive() {

@@ -34,7 +34,8 @@ Built without libsystemd (MSVC_TEST_HAVE_SYSTEMD=0), only the "nothing
 breaks" cases run, and the log must say that NOTIFY_SOCKET is ignored.
 
 Run by ctest (tests/systemd/tests.cmake) or directly; exit 77 (skip) when
-an executable or the openssl command is missing, a failure with CI=true.
+an executable or the openssl command is missing.  With CI=true that, and
+every skip above (no libsystemd, no usable systemd-analyze), is a failure.
 """
 
 import http.client
@@ -231,7 +232,7 @@ class Case(unittest.TestCase):
 
 # ---- the protocol ----------------------------------------------------------
 
-@unittest.skipUnless(HAVE_SYSTEMD, "built without libsystemd")
+@unittest.skipUnless(HAVE_SYSTEMD, h.MISSING + "libsystemd (built without)")
 class Ready(Case):
     def check_ready(self, name, binary, abstract, env=None):
         notify = self.notify_socket(abstract)
@@ -256,7 +257,7 @@ class Ready(Case):
         self.stop_notified(auth, auth_notify)
 
 
-@unittest.skipUnless(HAVE_SYSTEMD, "built without libsystemd")
+@unittest.skipUnless(HAVE_SYSTEMD, h.MISSING + "libsystemd (built without)")
 class Reload(Case):
     def make_cert(self):
         cert, key = (os.path.join(self.tmp, n) for n in ("c.pem", "k.pem"))
@@ -302,7 +303,7 @@ class Reload(Case):
         self.stop_notified(p, notify)
 
 
-@unittest.skipUnless(HAVE_SYSTEMD, "built without libsystemd")
+@unittest.skipUnless(HAVE_SYSTEMD, h.MISSING + "libsystemd (built without)")
 class Stopping(Case):
     def test_stopping_arrives_while_a_request_is_in_flight(self):
         notify = self.notify_socket()
@@ -367,7 +368,7 @@ class NothingBreaks(Case):
 class Build(unittest.TestCase):
     def test_libmsvc_does_not_link_libsystemd(self):
         if not LIBMSVC or not shutil.which("readelf"):
-            self.skipTest("MSVC_LIBMSVC or readelf missing")
+            h.skip_missing("MSVC_LIBMSVC or readelf")
         out = subprocess.run(["readelf", "-d", LIBMSVC], capture_output=True,
                              text=True, check=True).stdout
         self.assertIn("NEEDED", out)
@@ -384,7 +385,7 @@ class Units(unittest.TestCase):
 
     def setUp(self):
         if not UNITS_DIR:
-            self.skipTest("MSVC_TEST_UNITS_DIR not set")
+            h.skip_missing("MSVC_TEST_UNITS_DIR not set")
         self.units = [os.path.join(UNITS_DIR, n + ".service")
                       for n in self.NAMES]
 
@@ -404,12 +405,12 @@ class Units(unittest.TestCase):
 
     def runnable_analyze(self):
         if not ANALYZE:
-            self.skipTest("no systemd-analyze")
+            h.skip_missing("systemd-analyze")
         r = analyze("--version")
         if r.returncode != 0:
             print("skipping: systemd-analyze cannot run here: %s"
                   % r.stderr.strip(), file=sys.stderr)
-            self.skipTest("systemd-analyze cannot run here")
+            h.skip_missing("a systemd-analyze that runs here")
 
     def test_systemd_analyze_verify(self):
         self.runnable_analyze()
@@ -419,7 +420,7 @@ class Units(unittest.TestCase):
                 not any(u in out for u in self.units):
             print("skipping: systemd-analyze verify cannot run here: %s"
                   % out, file=sys.stderr)
-            self.skipTest("systemd-analyze verify cannot run here")
+            h.skip_missing("a systemd-analyze verify that runs here")
         self.assertEqual(r.returncode, 0, out)
         self.assertEqual(out, "", "systemd-analyze verify warns")
 
@@ -433,7 +434,7 @@ class Units(unittest.TestCase):
                 print("skipping: systemd-analyze security --offline gave no "
                       "rating: %s" % (r.stdout + r.stderr)[-400:],
                       file=sys.stderr)
-                self.skipTest("no exposure rating")
+                h.skip_missing("systemd-analyze security --offline with a rating")
             self.assertLessEqual(float(m.group(1)), MAX_EXPOSURE,
                                  r.stdout[-3000:])
 
@@ -457,7 +458,7 @@ def main():
     else:
         suite = loader.loadTestsFromModule(sys.modules[__name__])
     result = unittest.TextTestRunner(verbosity=2).run(suite)
-    return 0 if result.wasSuccessful() else 1
+    return h.finish(result, "test_systemd.py")
 
 
 if __name__ == "__main__":

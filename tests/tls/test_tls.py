@@ -730,7 +730,7 @@ class SplitOverTls(TlsCase):
     def setUpClass(cls):
         super().setUpClass()
         if h.missing_binaries("split"):
-            raise unittest.SkipTest("msvc-auth/msvc-post not built")
+            h.skip_missing("msvc-auth/msvc-post not built")
         cert, key = cls.pki.issue("split")
         auth_env = dict(base_env(cls.tmp, "auth"), **cls.ENV)
         cls.auth = cls.start("msvc-auth", h.AUTH_BIN, auth_env, cert, key)
@@ -822,7 +822,7 @@ def main():
     else:
         suite = loader.loadTestsFromModule(sys.modules[__name__])
     result = unittest.TextTestRunner(verbosity=2).run(suite)
-    return 0 if result.wasSuccessful() else 1
+    return h.finish(result, "test_tls.py")
 
 
 if __name__ == "__main__":

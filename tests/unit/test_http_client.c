@@ -321,7 +321,7 @@ static void test_https(void) {
   msvc__http_req_t r;
   char plain[64];
   if (!standin_pki_available() || standin_pki_make(&pki) != 0) {
-    fprintf(stderr, "   skipped: openssl is missing or failed\n");
+    TEST_SKIP_PART("openssl is missing or failed");
     return;
   }
   memset(&tls, 0, sizeof(tls));
@@ -354,10 +354,8 @@ static void test_https(void) {
 }
 
 int main(void) {
-  if (!standin_available()) {
-    printf("skipped: python3 or the stand-in script is missing\n");
-    return 77;
-  }
+  if (!standin_available())
+    TEST_SKIP("python3 or the stand-in script is missing");
   RUN(test_base_parse);
   if (standin_start(&srv, "ok", 0) != 0) {
     fprintf(stderr, "could not start the stand-in\n");

@@ -898,7 +898,7 @@ static void test_https(void) {
   standin_pki_t pki;
   standin_t tls;
   if (!standin_pki_available() || standin_pki_make(&pki) != 0) {
-    fprintf(stderr, "   skipped: openssl is missing or failed\n");
+    TEST_SKIP_PART("openssl is missing or failed");
     return;
   }
   memset(&tls, 0, sizeof(tls));
@@ -964,10 +964,8 @@ static void test_dns_deadline(void) {
 }
 
 int main(void) {
-  if (!standin_available()) {
-    printf("skipped: python3 or the stand-in script is missing\n");
-    return 77;
-  }
+  if (!standin_available())
+    TEST_SKIP("python3 or the stand-in script is missing");
   signal(SIGPIPE, SIG_IGN);
   RUN(test_config);
   RUN(test_cache_structure);

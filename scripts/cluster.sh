@@ -21,7 +21,8 @@
 # The database: $MONGODB_URL when set (a mongodb:// URL with the database
 # in its path), else --sqlite, else a FerretDB started in DIR/ferretdb by
 # tests/mongo/ferretdb.sh (its launcher is built with Go on first use, or
-# taken from BUILD/ferretdb/bin/msvc-ferretdb where the tests built it).
+# taken from BUILD/ferretdb/bin/msvc-ferretdb where the tests built it);
+# a later start in the same DIR keeps its data (rm -r DIR for a fresh one).
 # The JWT secret is made once into DIR/jwt-secret (mode 0600) and given to
 # the instances as JWT_SECRET_FILE.  Other settings of the servers
 # (PASSWORD_COST, LOG_FORMAT, CACHE_TTL, ...) are taken from the
@@ -119,7 +120,10 @@ database_url() {
     [ -n "${MSVC_FERRETDB:-}" ] ||
       [ ! -x "$build/ferretdb/bin/msvc-ferretdb" ] ||
       export MSVC_FERRETDB=$build/ferretdb/bin/msvc-ferretdb
-    url=$("$root/tests/mongo/ferretdb.sh" start "$dir/ferretdb") ||
+    # A FerretDB of an earlier start comes back with its data.
+    local how=start
+    [ -s "$dir/ferretdb/url" ] && [ -d "$dir/ferretdb/data" ] && how=restart
+    url=$("$root/tests/mongo/ferretdb.sh" "$how" "$dir/ferretdb") ||
       die "FerretDB did not start (set MONGODB_URL, or use --sqlite)"
     # The database "msvc" on that server.
     server=${url%%\?*}
@@ -139,6 +143,9 @@ cmd_start() {
   for name in "${instances[@]}" nginx; do
     alive "$dir/$name.pid" && die "already running ($name); stop it first: $0 stop --dir $dir"
   done
+  # A start that fails half-way stops what it started.
+  started=0
+  trap '[ "$started" = 1 ] || { echo "cluster.sh: start failed, stopping what was started" >&2; cmd_stop; }' EXIT
   if [ ! -s "$dir/jwt-secret" ]; then
     (umask 077 && head -c 32 /dev/urandom | base64 >"$dir/jwt-secret")
   fi
@@ -180,6 +187,7 @@ cmd_start() {
   done
   [ "$(http_status "$url/healthz")" = 200 ] ||
     die "nginx does not answer on $url; see $dir/nginx.log and $dir/nginx/error.log"
+  started=1
   echo "cluster.sh: 2 msvc-auth, 2 msvc-post and nginx running; state in $dir" >&2
   echo "$url"
 }

@@ -58,6 +58,9 @@ STOP_TIMEOUT = 15.0      # seconds for a graceful stop before SIGKILL
 
 SCENARIOS = ("user", "posts", "login", "memory", "scale", "split",
              "sessions", "tls", "ops", "guard")
+# Run only when asked for with --only: the soak takes --soak-seconds (10
+# minutes by default), nginx needs nginx installed.
+EXTRA_SCENARIOS = ("soak", "nginx")
 
 PROCS = []               # every subprocess.Popen still to be stopped
 
@@ -1783,9 +1786,9 @@ def scenario_guard(ctx, db_path, srv, users, tables):
         try:
             uo, un = off.url("/api/login"), on.url("/api/login")
             res = in_rounds(ctx, [
-                ("11a", lambda: {"11a": wrk(uo, 16, ctx.dur, env,
+                ("11e", lambda: {"11e": wrk(uo, 16, ctx.dur, env,
                                             [off.proc.pid])}),
-                ("11b", lambda: {"11b": wrk(un, 16, ctx.dur, env,
+                ("11f", lambda: {"11f": wrk(un, 16, ctx.dur, env,
                                             [on.proc.pid])})])
         finally:
             on.stop()
@@ -1795,22 +1798,299 @@ def scenario_guard(ctx, db_path, srv, users, tables):
         row["errors"] = sum(r.get("connect_errors", 0) + r.get("read_errors", 0)
                             + r.get("write_errors", 0) + r.get("timeouts", 0)
                             for r in row.get("runs", []))
-    a, b = res.get("11a", {}), res.get("11b", {})
-    table.add("11a", "POST /api/login, wrong password, throttle off", a, 16,
+    a, b = res.get("11e", {}), res.get("11f", {})
+    table.add("11e", "POST /api/login, wrong password, throttle off", a, 16,
               "reference")
     added = None
     if a.get("p50_us") is not None and b.get("p50_us") is not None:
         added = (b["p50_us"] - a["p50_us"]) / 1000.0
-    table.add("11b", "POST /api/login, wrong password, throttle in the store",
+    table.add("11f", "POST /api/login, wrong password, throttle in the store",
               b, 16, "%+.2f ms p50" % added if added is not None else "",
               "< +1 ms p50", verdict(added is not None and added < 1.0))
-    table.note("11a-11b: 16 connections of wrong passwords for the 50 "
+    table.note("11e-11f: 16 connections of wrong passwords for the 50 "
                "seeded accounts (bcrypt cost 10: the hash pool is the "
                "limit); each 401 counts as expected, not as an error.  The "
-               "throttle's limits in 11b are set so that nobody is refused "
+               "throttle's limits in 11f are set so that nobody is refused "
                "(--login-max-failures 1000, account and address limits off, "
                "a 60 s window), which is its most expensive path: every "
                "attempt adds three events and counts them.")
+# ------------------------------------------------- issue 11: soak, nginx
+
+def fd_count(pid):
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return -1
+
+
+class SoakClient(threading.Thread):
+    """One paced client of the soak: `step(client)` every `interval`
+    seconds until stop is set; counts requests and the failed ones."""
+
+    def __init__(self, port, name, interval, step, stop_event):
+        super().__init__(daemon=True, name="soak-" + name)
+        self.client = Client(port)
+        self.interval = interval
+        self.step = step
+        self.stop_event = stop_event
+        self.requests = 0
+        self.errors = []
+        self.state = {}
+
+    def run(self):
+        next_t = time.monotonic()
+        while not self.stop_event.is_set():
+            self.requests += 1
+            try:
+                self.step(self.client, self.state)
+            except (RuntimeError, OSError, http.client.HTTPException) as e:
+                self.errors.append(str(e)[:160])
+                self.client.close()
+            next_t += self.interval
+            self.stop_event.wait(max(0.0, next_t - time.monotonic()))
+        self.client.close()
+
+
+def scenario_soak(ctx, db_path, users, tables):
+    """Issue 11: --soak-seconds of mixed load on one msvc-server (SQLite):
+    wrk reads GET /api/user and GET /api/posts the whole time while paced
+    clients create posts, log in and refresh; RSS and open descriptors of
+    the server sampled every 10 s.  Goals: RSS growth under 5 % after the
+    first minute, descriptors flat, no errors."""
+    secs = ctx.args.soak_seconds
+    table = Table("Issue 11: soak, %d s of mixed load on msvc-server "
+                  "(SQLite)" % secs)
+    tables.append(table)
+    srv = ctx.server("server", sqlite_url(db_path), label="msvc-server-soak")
+    stop_event = threading.Event()
+    try:
+        pid = srv.proc.pid
+        st, doc = srv.client.request("POST", "/api/login", {
+            "email": user_email(0), "password": user_password(0)})
+        expect(st, doc, 200, "soak login")
+        refresh = {"token": doc.get("refresh_token")}
+        if not refresh["token"]:
+            raise RuntimeError("no refresh_token: sessions off?")
+        post_n = [0]
+
+        def post_step(c, state):
+            post_n[0] += 1
+            uid, token = users[post_n[0] % len(users)]
+            st, doc = c.request("POST", "/api/posts",
+                                post_body(10_000_000 + post_n[0]),
+                                token=token)
+            expect(st, doc, 201, "soak post")
+
+        def login_step(c, state):
+            i = state.get("i", 0) % len(users)
+            state["i"] = i + 1
+            login_doc(c, i, "soak login")
+
+        def refresh_step(c, state):
+            st, doc = c.request("POST", "/api/token/refresh",
+                                {"refresh_token": refresh["token"]})
+            expect(st, doc, 200, "soak refresh")
+            refresh["token"] = doc["refresh_token"]
+
+        paced = [SoakClient(srv.port, "posts", 0.05, post_step, stop_event),
+                 SoakClient(srv.port, "logins", 0.5, login_step, stop_event),
+                 SoakClient(srv.port, "refresh", 0.5, refresh_step,
+                            stop_event)]
+        token_env = {"BENCH_TOKEN": users[0][1]}
+        reads = [WrkRun(srv.url("/api/user"), 4, secs, token_env, [pid]),
+                 WrkRun(srv.url(page_path()), 4, secs)]
+        for c in paced:
+            c.start()
+        t0 = time.monotonic()
+        samples = []
+        while True:
+            t = time.monotonic() - t0
+            rss, _, threads = read_rss(pid)
+            samples.append((t, rss, fd_count(pid), threads,
+                            sum(c.requests for c in paced),
+                            sum(len(c.errors) for c in paced)))
+            if t >= secs or srv.proc.poll() is not None:
+                break
+            time.sleep(min(10.0, max(0.1, secs - t)))
+        res = [r.result() for r in reads]
+        stop_event.set()
+        for c in paced:
+            c.join(HTTP_TIMEOUT + 5)
+        if srv.proc.poll() is not None:
+            died_note(table, srv)
+            return
+    finally:
+        stop_event.set()
+        srv.stop()
+    base_t = min(60.0, secs / 2.0)
+    after = [s for s in samples if s[0] >= base_t - 0.5]
+    base = after[0]
+    growth = (max(s[1] for s in after) - base[1]) / base[1]
+    fds = [s[2] for s in after]
+    wrk_err = sum(r["errors"] for r in res)
+    paced_err = sum(len(c.errors) for c in paced)
+    labels = ("GET /api/user (wrk, 4 conns)",
+              "GET /api/posts page 1 (wrk, 4 conns)")
+    for key, label, r in zip(("11s.1", "11s.2"), labels, res):
+        table.add(key, label, aggregate([r]), 4)
+    for key, c, what in (("11s.3", paced[0], "POST /api/posts, 20/s"),
+                         ("11s.4", paced[1], "POST /api/login, 2/s"),
+                         ("11s.5", paced[2],
+                          "POST /api/token/refresh, 2/s (one chain)")):
+        table.add(key, what, {"req_s": c.requests / secs,
+                              "errors": len(c.errors),
+                              "requests": c.requests}, 1)
+    table.add("11s.6", "RSS growth after %.0f s (%d → %d KiB max)"
+              % (base_t, base[1], max(s[1] for s in after)), None, "",
+              "%+.1f %%" % (100 * growth), "< 5 %", verdict(growth < 0.05))
+    table.add("11s.7", "open descriptors after %.0f s (min..max)" % base_t,
+              None, "", "%d..%d" % (min(fds), max(fds)), "flat (± 2)",
+              verdict(max(fds) - min(fds) <= 2))
+    table.add("11s.8", "errors (wrk + paced clients)", None, "",
+              str(wrk_err + paced_err), "0",
+              verdict(wrk_err + paced_err == 0))
+    table.note("11s: samples (s, RSS KiB, descriptors, threads, paced "
+               "requests, paced errors): " + "; ".join(
+                   "%.0f %d %d %s %d %d" % s for s in samples))
+    for c in paced:
+        if c.errors:
+            table.note("11s: %s: %d errors, first: %s"
+                       % (c.name, len(c.errors), c.errors[0]))
+    table.note("11s: a fresh msvc-server on the seeded database; wrk reads "
+               "for the whole run while three paced Python clients write "
+               "posts, log in (bcrypt cost 10) and refresh one session's "
+               "token chain; RSS (VmRSS) and /proc/PID/fd every 10 s.  "
+               "Growth: the largest RSS after %.0f s over the RSS then."
+               % base_t)
+
+
+NGINX_TEMPLATE = os.path.join(ROOT, "deploy", "nginx",
+                              "msvc.conf.template")
+
+
+def start_nginx(ctx, auth, post):
+    """nginx from deploy/nginx/msvc.conf.template in workdir/nginx, in
+    front of two msvc-auth and two msvc-post; returns (process, port)."""
+    prefix = os.path.join(ctx.workdir, "nginx")
+    os.makedirs(os.path.join(prefix, "tmp"), exist_ok=True)
+    port = free_port()
+    with open(NGINX_TEMPLATE) as f:
+        text = f.read()
+    for key, value in (("@PREFIX@", prefix),
+                       ("@LISTEN@", "127.0.0.1:%d" % port),
+                       ("@AUTH_1@", "127.0.0.1:%d" % auth[0].port),
+                       ("@AUTH_2@", "127.0.0.1:%d" % auth[1].port),
+                       ("@POST_1@", "127.0.0.1:%d" % post[0].port),
+                       ("@POST_2@", "127.0.0.1:%d" % post[1].port)):
+        text = text.replace(key, value)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    exe = shutil.which("nginx") or "/usr/sbin/nginx"
+    g = "daemon off; pid %s/nginx.pid; error_log %s/error.log;" % (prefix,
+                                                                   prefix)
+    with open(os.path.join(prefix, "nginx.out"), "ab") as out:
+        proc = spawn([exe, "-p", prefix, "-c", conf, "-g", g], stdout=out,
+                     stderr=subprocess.STDOUT)
+    client = Client(port)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("nginx exited with %d (see %s)"
+                               % (proc.returncode, prefix))
+        try:
+            if client.request("GET", "/healthz")[0] == 200:
+                client.close()
+                return proc, port
+        except OSError:
+            client.close()
+        time.sleep(0.05)
+    raise RuntimeError("nginx did not answer within %.0f s" % START_TIMEOUT)
+
+
+def child_pids(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def scenario_nginx(ctx, db_path, users, tables):
+    """Issue 11: GET /api/user and logins through nginx balancing two
+    msvc-auth against one msvc-auth addressed directly, all on the seeded
+    SQLite file (instances on one host may share it)."""
+    table = Table("Issue 11: through nginx (2 msvc-auth) vs direct (1 "
+                  "msvc-auth), SQLite")
+    tables.append(table)
+    if not (shutil.which("nginx") or os.access("/usr/sbin/nginx", os.X_OK)):
+        table.note("skipped: nginx is not installed")
+        return
+    if not (ctx.have("auth") and ctx.have("post")):
+        table.note("skipped: msvc-auth or msvc-post not built")
+        return
+    trust = {"TRUSTED_PROXIES": "127.0.0.1"}
+    db = sqlite_url(db_path)
+    auth = [ctx.server("auth", db, env_extra=trust, label="msvc-auth-%d" % i)
+            for i in (1, 2)]
+    auth_url = ",".join("http://127.0.0.1:%d" % a.port for a in auth)
+    post = [ctx.server("post", db, env_extra=dict(trust,
+                                                  AUTH_MICRO_URL=auth_url),
+                       label="msvc-post-%d" % i) for i in (1, 2)]
+    nginx = None
+    try:
+        nginx, nport = start_nginx(ctx, auth, post)
+        front = "http://127.0.0.1:%d" % nport
+        direct = "http://127.0.0.1:%d" % auth[0].port
+        npids = [nginx.pid] + child_pids(nginx.pid)
+        both = [a.proc.pid for a in auth] + npids
+        one = [auth[0].proc.pid]
+        token = {"BENCH_TOKEN": users[0][1]}
+        login = {"BENCH_METHOD": "POST",
+                 "BENCH_BODIES_FILE": write_login_bodies(ctx, len(users))}
+        def drained(res):
+            # Logins still queued when wrk stops would eat into the next
+            # run (16 connections, ~60 ms of bcrypt each).
+            time.sleep(2.0)
+            return res
+        warm_up(ctx, direct + "/api/user", 32, token)
+        warm_up(ctx, front + "/api/user", 32, token)
+        res = in_rounds(ctx, [
+            ("11a", lambda: {"11a": wrk(direct + "/api/user", 32, ctx.dur,
+                                        token, one)}),
+            ("11b", lambda: {"11b": wrk(front + "/api/user", 32, ctx.dur,
+                                        token, both)}),
+            ("11c", lambda: drained({"11c": wrk(direct + "/api/login", 16,
+                                                ctx.dur, login, one)})),
+            ("11d", lambda: drained({"11d": wrk(front + "/api/login", 16,
+                                                ctx.dur, login, both)}))])
+    finally:
+        if nginx is not None:
+            stop(nginx, signal.SIGQUIT)
+        for s in post + auth:
+            s.stop()
+    for direct_key, front_key, what, conns in (
+            ("11a", "11b", "GET /api/user", 32),
+            ("11c", "11d", "POST /api/login (50 accounts)", 16)):
+        base, other = rate(res, direct_key), rate(res, front_key)
+        table.add(direct_key, what + ", direct to one msvc-auth",
+                  res.get(direct_key, {}), conns, "1.00", "reference")
+        ratio = other / base if base and other else 0.0
+        table.add(front_key, what + ", nginx → 2 msvc-auth",
+                  res.get(front_key, {}), conns,
+                  "%.2f (CPU %s)" % (ratio, cpu_ratio(res[direct_key],
+                                                      res[front_key]))
+                  if ratio else "", "≤ 1 on 2 cores (figure only)")
+    table.note("11a-11d: two msvc-auth and two msvc-post (idle here) on the "
+               "seeded SQLite file, nginx (deploy/nginx/msvc.conf.template: "
+               "one worker, keep-alive upstream pools) in front, in "
+               "alternating rounds with the same wrk load addressed to one "
+               "msvc-auth directly.  CPU/req of 11b/11d counts both "
+               "msvc-auth and nginx.  On 2 cores a second instance adds no "
+               "core, and nginx takes CPU of its own, so the ratio is "
+               "expected at or below 1; with more cores than one instance "
+               "uses, or instances on several hosts, it is the way to "
+               "scale out.")
 
 
 def run_issue2(ctx, db_url, title, only, tables, targets=True):
@@ -1909,8 +2189,12 @@ def parse_args(argv):
                     help="runs per row, in alternation (default 3)")
     ap.add_argument("--quick", action="store_true",
                     help="1 s runs, 1 round, no warm-up, no 1M-post case")
-    ap.add_argument("--only", action="append", choices=SCENARIOS,
-                    help="run only this scenario (repeatable)")
+    ap.add_argument("--only", action="append",
+                    choices=SCENARIOS + EXTRA_SCENARIOS,
+                    help="run only this scenario (repeatable); soak and "
+                    "nginx run only\nwhen named")
+    ap.add_argument("--soak-seconds", type=int, default=600,
+                    help="length of the soak scenario (default 600)")
     ap.add_argument("--mongo", action="store_true",
                     help="also run the issue-2 table on FerretDB")
     ap.add_argument("--workers", type=int, default=2,
@@ -1933,6 +2217,8 @@ def parse_args(argv):
         a.refresh_sessions = N_SESSIONS // 5 if a.quick else N_SESSIONS
     if not 1 <= a.duration <= 600:
         ap.error("--duration must be 1..600")
+    if not 30 <= a.soak_seconds <= 86400:
+        ap.error("--soak-seconds must be 30..86400")
     if not 1 <= a.rounds <= 20:
         ap.error("--rounds must be 1..20")
     if not 1 <= a.workers <= 64:
@@ -2008,6 +2294,12 @@ def run_all(ctx, only, tables):
                 guarded(table, "guard",
                         lambda: scenario_guard(ctx, db, srv, users, tables),
                         srv)
+            if "nginx" in only and srv.proc.poll() is None:
+                guarded(table, "nginx",
+                        lambda: scenario_nginx(ctx, db, users, tables), srv)
+            if "soak" in only and srv.proc.poll() is None:
+                guarded(table, "soak",
+                        lambda: scenario_soak(ctx, db, users, tables), srv)
             if "scale" in only and srv.proc.poll() is None:
                 guarded(table, "scale",
                         lambda: scenario_scale(ctx, srv, db, table), srv)

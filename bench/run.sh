@@ -8,7 +8,8 @@
 # bench.py (try --help); common ones:
 #   --duration S   seconds per wrk run (default 5)
 #   --quick        1 s runs, no warm-up, no 1M-post case
-#   --only NAME    user|posts|login|memory|scale|split|sessions|tls
+#   --only NAME    user|posts|login|memory|scale|split|sessions|tls|ops,
+#                  and only when named: nginx, soak (--soak-seconds S)
 #                  (repeatable)
 #   --mongo        also run the issue-2 table on FerretDB
 set -euo pipefail

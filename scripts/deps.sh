@@ -155,7 +155,7 @@ want_venv=0
 for arg in "$@"; do
   case "$arg" in
   --bench) packages+=(wrk nghttp2-client) ;; # h2load: the HTTP/2 rows
-  --test) packages+=(valgrind openssl prometheus python3-venv python3-pip) want_go=1 want_venv=1 ;; # openssl: tests/tls; prometheus: promtool
+  --test) packages+=(valgrind openssl prometheus nginx python3-venv python3-pip) want_go=1 want_venv=1 ;; # openssl: tests/tls; prometheus: promtool; nginx: tests/cluster
   *) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -75,6 +75,9 @@ typedef struct msvc_config {
                             the port of a listener of its own */
   char *log_format;      /* --log-format LOG_FORMAT (text|json) */
   char *trusted_proxies; /* --trusted-proxies TRUSTED_PROXIES (none) */
+  /* Durability and shutdown (issue 11). */
+  char *sqlite_synchronous; /* --sqlite-synchronous (full|normal) */
+  int drain_timeout;        /* --drain-timeout DRAIN_TIMEOUT (10) s */
   /* Where each setting came from (MSVC_FROM_*), one byte per row of
    * config.c's table: read it with msvc_config_origin. */
   unsigned char origin[64];

@@ -133,7 +133,9 @@ static int create_secret(const char *path, secret_t *s, char *errbuf,
   s->bytes[s->len] = '\n';
   unlink(tmp);
   fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 || write_all(fd, s->bytes, s->len + 1) != 0 || fsync(fd) != 0) {
+  /* fchmod: 0600 whatever the umask (0277 would make it unwritable). */
+  if (fd < 0 || fchmod(fd, 0600) != 0 ||
+      write_all(fd, s->bytes, s->len + 1) != 0 || fsync(fd) != 0) {
     set_err(errbuf, errlen, "cannot write %s", tmp, errno);
     rc = MSVC_EIO;
   }
@@ -357,6 +359,33 @@ static int prepare_store(msvc_app_t *app, char *errbuf, size_t errlen) {
 
 /* ---- the library handle ------------------------------------------------ */
 
+/* DATABASE_URL with SQLITE_SYNCHRONOUS appended as the SQLite store's
+ * "?synchronous=" (store/sqlite.c reads its URL's query: no new library
+ * option), in a new string; only when the setting was given, so that a
+ * URL's own parameter stands otherwise.  A plain path becomes
+ * "sqlite:PATH" first, unless it has a '?' (which would then start the
+ * query): that one is left as it is, with a warning. */
+static char *database_url(const msvc_config_t *cfg) {
+  const char *url = cfg->database_url, *sync = cfg->sqlite_synchronous;
+  int scheme =
+      strncasecmp(url, "sqlite:", 7) == 0 || strncasecmp(url, "file:", 5) == 0;
+  char *out;
+  if (is_mongo_url(url) ||
+      msvc_config_origin(cfg, "sqlite-synchronous") == MSVC_FROM_DEFAULT)
+    return strdup(url);
+  if (!scheme && strchr(url, '?') != NULL) {
+    msvc_log(MSVC_LOG_WARN,
+             "SQLITE_SYNCHRONOUS not applied: the database path has a '?'; "
+             "use sqlite:PATH?synchronous=%s instead",
+             sync);
+    return strdup(url);
+  }
+  if (asprintf(&out, "%s%s%csynchronous=%s", scheme ? "" : "sqlite:", url,
+               scheme && strchr(url, '?') != NULL ? '&' : '?', sync) < 0)
+    return NULL;
+  return out;
+}
+
 /* The settings of msvc_open from the configuration; 0 or the first
  * setter's error.  secret is NULL when no JWT secret is needed (ES256/RS256
  * with a service secret of its own). */
@@ -385,7 +414,9 @@ static int fill_options(const msvc_app_t *app, const secret_t *secret,
        * token until it expires (README, "Two services"). */
       {MSVC_OPT_CHECK_REVOCATION, app->roles != MSVC_ROLE_POST},
   };
-  int rc = msvc_options_set_database_url(opts, cfg->database_url);
+  char *url = database_url(cfg);
+  int rc = url != NULL ? msvc_options_set_database_url(opts, url) : MSVC_ENOMEM;
+  free(url);
   if (rc == 0 && secret != NULL)
     rc = msvc_options_set_jwt_secret(opts, secret->bytes, secret->len);
   if (rc == 0)
@@ -456,12 +487,73 @@ static int open_pools(msvc_app_t *app, char *errbuf, size_t errlen) {
   return rc;
 }
 
+/* The SQLite file DATABASE_URL names, as store/sqlite.c reads it
+ * ("sqlite:" or "file:", an optional "//", no "?query"; else the plain
+ * path), in out; 0 when it names none (MongoDB).  The servers link the
+ * shared library, which exports no such internal. */
+static int sqlite_file(const char *url, char *out, size_t outlen) {
+  const char *p = url;
+  size_t len;
+  if (is_mongo_url(url))
+    return 0;
+  if (strncasecmp(p, "sqlite:", 7) == 0 || strncasecmp(p, "file:", 5) == 0) {
+    p = strchr(p, ':') + 1;
+    if (strncmp(p, "//", 2) == 0)
+      p += 2;
+    len = strcspn(p, "?");
+  } else {
+    len = strlen(p);
+  }
+  if (len == 0 || len >= outlen)
+    return 0;
+  memcpy(out, p, len);
+  out[len] = '\0';
+  return 1;
+}
+
+/* A database file others may read exposes every password hash (and its
+ * -wal and -shm files, which SQLite creates with its mode). */
+static void warn_wide_database(const msvc_app_t *app) {
+  char path[PATH_MAX];
+  struct stat sb;
+  if (!sqlite_file(app->cfg->database_url, path, sizeof(path)) ||
+      stat(path, &sb) != 0 || (sb.st_mode & 077) == 0)
+    return;
+  msvc_log(MSVC_LOG_WARN,
+           "database file %s has mode %04o: other users may read the "
+           "password hashes in it and in its -wal and -shm files; "
+           "chmod 600 them",
+           path, (unsigned)(sb.st_mode & 07777));
+}
+
+/* SQLite's synchronous setting in effect: SQLITE_SYNCHRONOUS when given,
+ * else the URL's last ?synchronous=, else full (store/sqlite.c). */
+static const char *sqlite_sync(const msvc_config_t *cfg) {
+  const char *q = strchr(cfg->database_url, '?'), *last = "full";
+  if (msvc_config_origin(cfg, "sqlite-synchronous") != MSVC_FROM_DEFAULT)
+    return cfg->sqlite_synchronous;
+  while (q != NULL && (q = strcasestr(q, "synchronous=")) != NULL) {
+    q += 12;
+    last = strncasecmp(q, "normal", 6) == 0 ? "normal" : "full";
+  }
+  return last;
+}
+
 static void log_startup(const msvc_app_t *app) {
   const msvc_config_t *cfg = app->cfg;
   msvc_store_t *store = msvc_get_store(app->svc);
   int workers = cfg->workers > 0 ? cfg->workers : 2;
+  char path[PATH_MAX];
   msvc_log(MSVC_LOG_INFO, "store %s (%s reads)", msvc_store_name(store),
            app->store_local ? "local" : "remote");
+  if (sqlite_file(cfg->database_url, path, sizeof(path))) {
+    int full = strcmp(sqlite_sync(cfg), "full") == 0;
+    msvc_log(MSVC_LOG_INFO, "SQLite synchronous=%s: %s",
+             full ? "FULL" : "NORMAL",
+             full ? "every commit is fsync()ed before its 2xx"
+                  : "commits are not fsync()ed; a power loss may lose the "
+                    "last writes");
+  }
   msvc_log(MSVC_LOG_INFO, "user resolver %s%s%s",
            msvc_resolver_name(msvc_get_resolver(app->svc)),
            app->resolver ? " over " : "",
@@ -525,6 +617,7 @@ int msvc_app_open(const msvc_config_t *cfg, const char *name, unsigned roles,
   }
   app->store_local = msvc_store_reads_are_local(msvc_get_store(app->svc));
   log_startup(app);
+  warn_wide_database(app);
   *out = app;
   return 0;
 }

@@ -2,11 +2,17 @@
  *
  * Invariants: nothing is started before the configuration is known to be
  * good; signals are blocked before the first thread exists (see
- * msvc_server_prepare_process); "<name>: stopped" is the last line of a
- * run that got as far as serving.
+ * msvc_server_prepare_process), so a SIGTERM or SIGINT during start-up
+ * stays pending: it is looked for after each step (opening the app, which
+ * opens the store and runs the dummy hash, then building the routes) and
+ * ends the run there, exit status 0, without serving; "<name>: stopped"
+ * is the last line of a run that got as far as serving.  Exit status: 0
+ * after a clean stop, 1 when it could not start or when a stop gave up on
+ * requests at the drain deadline, 2 for a bad configuration.
  */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +106,16 @@ static int print_openapi(const char *name) {
   return 1;
 }
 
+/* 1 (logged) when SIGTERM or SIGINT came during start-up. */
+static int stop_requested(const char *step) {
+  int sig = msvc_server_stop_pending();
+  if (sig == 0)
+    return 0;
+  msvc_log(MSVC_LOG_INFO, "%s received during start-up (%s): not serving",
+           sig == SIGINT ? "SIGINT" : "SIGTERM", step);
+  return 1;
+}
+
 static int build_http(const msvc_cli_spec_t *spec, msvc_app_t *app,
                       msvc_http_t **http) {
   int rc = msvc_http_new(app, http);
@@ -128,6 +144,10 @@ int msvc_cli_main(const msvc_cli_spec_t *spec, int argc, char **argv) {
   msvc_log_setup(spec->name, strcmp(cfg.log_format, "json") == 0);
   log_config_warnings(&cfg, spec->name);
   msvc_server_prepare_process();
+  if (stop_requested("before opening the store")) {
+    msvc_config_clear(&cfg);
+    return 0;
+  }
   rc = msvc_app_open(&cfg, spec->name, spec->roles, &app, err, sizeof(err));
   if (rc != 0) {
     msvc_log(MSVC_LOG_ERROR, "cannot start: %s",
@@ -138,6 +158,8 @@ int msvc_cli_main(const msvc_cli_spec_t *spec, int argc, char **argv) {
   if (build_http(spec, app, &http) != 0) {
     msvc_log(MSVC_LOG_ERROR, "cannot start: out of memory");
     rc = 1;
+  } else if (!print && stop_requested("after opening the store")) {
+    rc = 3; /* nothing served: a clean stop, without "stopped" */
   } else if (print) {
     rc = print_openapi(spec->name);
     msvc_http_free(http);
@@ -151,8 +173,12 @@ int msvc_cli_main(const msvc_cli_spec_t *spec, int argc, char **argv) {
   if (rc != 2)
     msvc_http_free(http);
   msvc_app_close(app);
-  if (rc != 1)
+  if (rc == 0)
     msvc_log(MSVC_LOG_INFO, "stopped");
+  else if (rc == 2)
+    msvc_log(MSVC_LOG_ERROR, "stopped without finishing every request "
+                             "(drain deadline): exit status 1");
   msvc_config_clear(&cfg);
-  return rc == 1 ? 1 : 0;
+  /* A stop that gave up is a failure for the service manager too. */
+  return rc == 1 || rc == 2 ? 1 : 0;
 }

@@ -85,6 +85,7 @@ static const char *const password_schemes[] = {"bcrypt", "yescrypt", NULL};
 static const char *const resolver_strategies[] = {"individual", "batch",
                                                   "cached", NULL};
 static const char *const jwt_algorithms[] = {"HS256", "ES256", "RS256", NULL};
+static const char *const sqlite_syncs[] = {"full", "normal", NULL};
 
 #define FIELD(name) offsetof(msvc_config_t, name)
 
@@ -110,6 +111,21 @@ static const setting_t settings[] = {
      .help = "read DATABASE_URL from this file (trailing white space "
              "dropped), so that a password in it shows in no process list "
              "or environment"},
+    {.flag = "sqlite-synchronous", .env = "SQLITE_SYNCHRONOUS",
+     .metavar = "full|normal", .type = T_STRING,
+     .offset = FIELD(sqlite_synchronous), .def_str = "full",
+     .choices = sqlite_syncs, .uses = USE_ANY,
+     .help = "SQLite only: full fsyncs every commit, so a 2xx on a write "
+             "survives power loss; normal does not (faster writes; a crash "
+             "of the process still loses nothing, one of the machine may "
+             "lose the last writes, never corrupt the file).  Given, it "
+             "wins over a ?synchronous= in DATABASE_URL"},
+    {.flag = "drain-timeout", .env = "DRAIN_TIMEOUT", .metavar = "SECONDS",
+     .type = T_INT, .offset = FIELD(drain_timeout), .def_num = 10, .min = 1,
+     .max = 3600, .uses = USE_ANY,
+     .help = "on SIGTERM, how long requests in flight may take to finish; "
+             "past it the process exits 1 within one more second plus one "
+             "password hash, dropping jobs not yet started"},
     {.flag = "jwt-secret", .env = "JWT_SECRET", .metavar = "SECRET",
      .type = T_STRING, .offset = FIELD(jwt_secret),
      .def_text = "(generated, kept in DATA_DIR/jwt-secret)", .uses = USE_ANY,

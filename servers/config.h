@@ -81,6 +81,9 @@ typedef struct msvc_config {
   int rate_limit;        /* --rate-limit RATE_LIMIT (0: off) per second */
   int rate_limit_burst;  /* --rate-limit-burst RATE_LIMIT_BURST (20) */
   int rate_limit_shared; /* --rate-limit-shared RATE_LIMIT_SHARED (0) */
+  /* Durability and shutdown (issue 11). */
+  char *sqlite_synchronous; /* --sqlite-synchronous (full|normal) */
+  int drain_timeout;        /* --drain-timeout DRAIN_TIMEOUT (10) s */
   /* Where each setting came from (MSVC_FROM_*), one byte per row of
    * config.c's table: read it with msvc_config_origin. */
   unsigned char origin[64];

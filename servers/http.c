@@ -20,6 +20,7 @@
  */
 #include "http.h"
 #include "cors.h"
+#include "framing.h"
 #include "log.h"
 #include "proxies.h"
 #include "ratelimit.h"
@@ -1088,7 +1089,16 @@ static int rate_limited(msvc_http_t *http, msvc_request_t *c) {
 static void dispatch(const route_handler_t *h, msvc_request_t *c,
                      h2o_req_t *req) {
   const msvc_route_t *r;
+  const char *framing = msvc_framing_check(req);
   int rc;
+  if (framing != NULL) {
+    /* Whatever follows on this connection was framed by a guess: close it
+     * after the 400, so that nothing pipelined behind is ever answered. */
+    req->http1_is_persistent = 0;
+    msvc_request_error(c, 400, framing, NULL);
+    respond(c);
+    return;
+  }
   if (headers_too_large(req)) {
     msvc_request_error(c, 431, "Request headers too large", NULL);
     respond(c);

@@ -233,7 +233,9 @@ static int create_key_file(const char *path, const char *alg, char *errbuf,
   }
   unlink(tmp);
   fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 || write_all(fd, pem, len) != 0 || fsync(fd) != 0) {
+  /* fchmod: 0600 whatever the umask (0277 would make it unwritable). */
+  if (fd < 0 || fchmod(fd, 0600) != 0 || write_all(fd, pem, len) != 0 ||
+      fsync(fd) != 0) {
     msvc__set_error(errbuf, errlen, "cannot write %s: %s", tmp,
                     strerror(errno));
     rc = MSVC_EIO;

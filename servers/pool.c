@@ -3,7 +3,8 @@
  * Invariants: `count` is the number of jobs linked from head to tail and
  * never exceeds `capacity`; every job accepted by msvc_pool_submit is run
  * exactly once, even when the pool is freed while it waits (free drains
- * the queue before the workers exit); the lock is never held while a job
+ * the queue before the workers exit), unless msvc_pool_discard dropped it
+ * first (a shutdown that gave up); the lock is never held while a job
  * runs.
  */
 #ifndef _GNU_SOURCE
@@ -118,6 +119,18 @@ size_t msvc_pool_pending(msvc_pool_t *pool) {
   size_t n;
   pthread_mutex_lock(&pool->lock);
   n = pool->count;
+  pthread_mutex_unlock(&pool->lock);
+  return n;
+}
+
+size_t msvc_pool_discard(msvc_pool_t *pool) {
+  size_t n;
+  if (pool == NULL)
+    return 0;
+  pthread_mutex_lock(&pool->lock);
+  n = pool->count;
+  pool->head = pool->tail = NULL;
+  pool->count = 0;
   pthread_mutex_unlock(&pool->lock);
   return n;
 }

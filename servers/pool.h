@@ -42,6 +42,12 @@ int msvc_pool_submit(msvc_pool_t *pool, msvc_pool_job_t *job);
 /* Jobs waiting (not yet picked up by a worker); a snapshot. */
 size_t msvc_pool_pending(msvc_pool_t *pool);
 
+/* Unlinks every job still waiting, without running it or calling its
+ * done(); returns how many.  For a shutdown past its deadline: the jobs
+ * stay the caller's (their memory is simply left), and freeing the pool
+ * then waits only for the jobs already running, one per worker. */
+size_t msvc_pool_discard(msvc_pool_t *pool);
+
 /* Refuses new jobs, lets the workers finish every job already queued
  * (run and done are still called), joins them and frees the pool.  NULL is
  * allowed. */

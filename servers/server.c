@@ -16,6 +16,18 @@
  * memory through the wrong thread's free list, which corrupts the heap
  * under load.
  *
+ * Out of descriptors, a loop accepts the next connection on a reserve
+ * descriptor (/dev/null, opened at start, one per loop) and closes it at
+ * once: the client sees the connection end instead of waiting in the
+ * backlog for a descriptor, and the connections already open keep being
+ * served.  Only when even that fails (or memory is out) does the loop
+ * stop accepting for ACCEPT_PAUSE_MS.
+ *
+ * A stop that gives up (requests still out at the drain deadline, plus
+ * CLOSE_GRACE_MS) drops the jobs still queued in the pools, so that the
+ * process waits for at most the jobs already running, one per worker (a
+ * password hash, or a store call within its own timeout), and returns 2.
+ *
  * The service manager (notify.h) is told READY=1 only after start_loops
  * returned, that is once every listener is bound and every loop serves
  * (the store was opened before, by msvc_app_open): whoever waits for it
@@ -29,6 +41,7 @@
 #include "tls.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -47,6 +60,7 @@
 #define TICK_MS 50
 #define CLOSE_GRACE_MS 1000
 #define LISTEN_BACKLOG 1024
+#define REFUSE_LOG_MS 1000 /* at most one "refusing" line a second a loop */
 
 typedef struct server_loop {
   msvc_http_loop_t http; /* embeds the h2o context */
@@ -69,6 +83,10 @@ typedef struct server_loop {
   h2o_timeout_entry_t tick_entry;
   h2o_timeout_t pause_timeout; /* accepting paused: out of descriptors */
   h2o_timeout_entry_t pause_entry;
+  int reserve_fd;        /* /dev/null, given up to refuse a connection */
+  int64_t refuse_log_ms; /* when the last refusal was logged */
+  size_t refused;        /* connections refused since then */
+  int drain_ms;          /* the configured drain deadline */
   int64_t deadline_ms;
   int conns_shut; /* shutdown(2) already sent to the idle connections */
   int done;
@@ -90,20 +108,46 @@ typedef struct tracked_conn {
   server_loop_t *loop;
 } tracked_conn_t;
 
+/* Each keep-alive connection holds a descriptor: the soft limit goes up
+ * to the hard one, and the limit in use is logged. */
+static void raise_fd_limit(void) {
+  struct rlimit lim;
+  unsigned long long was;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return;
+  was = (unsigned long long)lim.rlim_cur;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+      msvc_log(MSVC_LOG_WARN, "descriptors: limit %llu, cannot raise it: %s",
+               was, strerror(errno));
+      return;
+    }
+    msvc_log(MSVC_LOG_INFO, "descriptors: limit %llu (raised from %llu)",
+             (unsigned long long)lim.rlim_cur, was);
+    return;
+  }
+  msvc_log(MSVC_LOG_INFO, "descriptors: limit %llu (the hard limit)", was);
+}
+
 void msvc_server_prepare_process(void) {
   sigset_t set;
-  struct rlimit lim;
-  /* Each keep-alive connection holds a descriptor. */
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
+  raise_fd_limit();
   signal(SIGPIPE, SIG_IGN);
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP); /* TLS reload, on the main thread */
   pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int msvc_server_stop_pending(void) {
+  sigset_t set;
+  if (sigpending(&set) != 0)
+    return 0;
+  if (sigismember(&set, SIGTERM))
+    return SIGTERM;
+  return sigismember(&set, SIGINT) ? SIGINT : 0;
 }
 
 /* ---- the listening socket ---------------------------------------------- */
@@ -256,6 +300,36 @@ static void pause_accepting(server_loop_t *sl) {
     h2o_timeout_link(sl->evloop, &sl->pause_timeout, &sl->pause_entry);
 }
 
+/* Out of descriptors: accepts one pending connection on the reserve
+ * descriptor and closes it at once.  1 when one was refused so, 0 when
+ * there was none (or no reserve: the caller pauses). */
+static int refuse_one(server_loop_t *sl, int lfd) {
+  int64_t now;
+  int fd, saved;
+  if (sl->reserve_fd < 0)
+    return 0;
+  close(sl->reserve_fd);
+  fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+  saved = errno; /* the caller reads accept4's */
+  if (fd >= 0)
+    close(fd); /* first: the reserve takes its place again */
+  sl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  errno = saved;
+  if (fd < 0)
+    return 0;
+  sl->refused++;
+  now = msvc__monotonic_ms();
+  if (now - sl->refuse_log_ms >= REFUSE_LOG_MS) {
+    msvc_log(MSVC_LOG_ERROR,
+             "out of descriptors: refused %zu new connections (open ones "
+             "are still served)",
+             sl->refused);
+    sl->refuse_log_ms = now;
+    sl->refused = 0;
+  }
+  return 1;
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err) {
   server_loop_t *sl = listener->data;
   int metrics = listener == sl->mlistener;
@@ -268,6 +342,8 @@ static void on_accept(h2o_socket_t *listener, const char *err) {
       accept_one(sl, fd, metrics);
       continue;
     }
+    if ((errno == EMFILE || errno == ENFILE) && refuse_one(sl, lfd))
+      continue;
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
         errno == ENOMEM)
       pause_accepting(sl);
@@ -320,7 +396,7 @@ static void begin_stop(server_loop_t *sl) {
   close_listener(&sl->mlistener);
   /* HTTP/1 answers now say "Connection: close"; HTTP/2 gets GOAWAY. */
   h2o_context_request_shutdown(&sl->http.ctx);
-  sl->deadline_ms = msvc__monotonic_ms() + MSVC_SERVER_DRAIN_MS;
+  sl->deadline_ms = msvc__monotonic_ms() + sl->drain_ms;
   h2o_timeout_link(sl->evloop, &sl->tick_timeout, &sl->tick_entry);
 }
 
@@ -372,6 +448,7 @@ static int loop_init(server_loop_t *sl, msvc_http_t *http, int fd,
   sl->tick_entry.cb = on_tick;
   h2o_timeout_init(sl->evloop, &sl->pause_timeout, ACCEPT_PAUSE_MS);
   sl->pause_entry.cb = on_accept_pause_end;
+  sl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   sl->listen_fd = dup(fd);
   if (sl->listen_fd < 0)
     return -1;
@@ -392,6 +469,8 @@ static void loop_dispose(server_loop_t *sl) {
   h2o_timeout_dispose(sl->evloop, &sl->tick_timeout);
   h2o_timeout_dispose(sl->evloop, &sl->pause_timeout);
   h2o_multithread_unregister_receiver(sl->http.ctx.queue, &sl->control);
+  if (sl->reserve_fd >= 0)
+    close(sl->reserve_fd);
   msvc_http_loop_dispose(&sl->http);
   h2o_evloop_destroy(sl->evloop);
 }
@@ -436,7 +515,7 @@ static void reload_tls(msvc_tls_t *tls) {
 /* `status` is the STATUS= text that READY=1 carries again after a
  * reload. */
 static int wait_for_signal(const char *name, msvc_tls_t *tls,
-                           const char *status) {
+                           const char *status, int drain_ms) {
   sigset_t set;
   int sig = 0;
   sigemptyset(&set);
@@ -453,7 +532,7 @@ static int wait_for_signal(const char *name, msvc_tls_t *tls,
   msvc_log(MSVC_LOG_INFO,
            "%s received, stopping (waiting up to %d s for "
            "requests in flight)",
-           sig == SIGINT ? "SIGINT" : "SIGTERM", MSVC_SERVER_DRAIN_MS / 1000);
+           sig == SIGINT ? "SIGINT" : "SIGTERM", drain_ms / 1000);
   return sig;
 }
 
@@ -461,11 +540,13 @@ static int wait_for_signal(const char *name, msvc_tls_t *tls,
  * every loop is serving, or -1 when one could not be started (the loops
  * that were are marked started, for stop_loops). */
 static int start_loops(server_loop_t *loops, int n, msvc_http_t *http,
-                       const int *fds, int mfd, msvc_tls_t *tls) {
+                       const int *fds, int mfd, msvc_tls_t *tls, int drain_ms) {
   for (int i = 0; i < n; i++) {
     server_loop_t *sl = &loops[i];
     char tname[16];
     sl->tls = tls;
+    sl->drain_ms = drain_ms;
+    sl->reserve_fd = -1;
     sl->init_http = http;
     sl->init_fd = fds[i];
     sl->init_mfd = i == 0 ? mfd : -1;
@@ -486,6 +567,24 @@ static int start_loops(server_loop_t *loops, int n, msvc_http_t *http,
   return 0;
 }
 
+/* After the loops ended short of drained: the jobs not yet started are
+ * dropped (nobody is left to answer them), so stopping the pools waits
+ * only for the ones running. */
+static void discard_queued(server_loop_t *loops, int n, msvc_app_t *app) {
+  size_t dropped;
+  int undrained = 0;
+  for (int i = 0; i < n; i++)
+    undrained |= loops[i].started && !loops[i].drained;
+  if (!undrained)
+    return;
+  dropped = msvc_pool_discard(app->hash_pool) + msvc_pool_discard(app->io_pool);
+  if (dropped > 0)
+    msvc_log(MSVC_LOG_ERROR,
+             "drain deadline passed: dropped %zu queued jobs, waiting "
+             "only for the ones running",
+             dropped);
+}
+
 /* Stops every loop, then the pools; 1 when everything drained. */
 static int stop_loops(server_loop_t *loops, int n, msvc_app_t *app) {
   int clean = 1;
@@ -496,6 +595,7 @@ static int stop_loops(server_loop_t *loops, int n, msvc_app_t *app) {
   for (int i = 0; i < n; i++)
     if (loops[i].started)
       pthread_join(loops[i].thread, NULL);
+  discard_queued(loops, n, app);
   msvc_app_stop_pools(app);
   for (int i = 0; i < n; i++) {
     if (!loops[i].started || loops[i].drained)
@@ -525,6 +625,8 @@ int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
   msvc_tls_t *tls = NULL;
   char maddr[128] = "?";
   int clean, mfd = -1;
+  int drain_ms =
+      cfg->drain_timeout > 0 ? cfg->drain_timeout * 1000 : MSVC_SERVER_DRAIN_MS;
   if (msvc_tls_open(cfg, &tls, err, sizeof(err)) != 0) {
     msvc_log(MSVC_LOG_ERROR, "cannot start: %s", err);
     free(loops);
@@ -548,7 +650,7 @@ int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
     free(fds);
     return 1;
   }
-  if (start_loops(loops, nloops, http, fds, mfd, tls) != 0) {
+  if (start_loops(loops, nloops, http, fds, mfd, tls, drain_ms) != 0) {
     msvc_log(MSVC_LOG_ERROR, "cannot start the event loops");
     if (mfd >= 0)
       close(mfd);
@@ -570,7 +672,7 @@ int msvc_server_run(msvc_http_t *http, const msvc_config_t *cfg) {
            nloops);
   snprintf(status, sizeof(status), "serving on %s", addr);
   msvc_notify_ready(app->name, status);
-  wait_for_signal(app->name, tls, status);
+  wait_for_signal(app->name, tls, status, drain_ms);
   msvc_notify_stopping(app->name, "stopping: draining requests in flight");
   clean = stop_loops(loops, nloops, app);
   if (!clean)

@@ -6,8 +6,10 @@
  * member of the group).  Each
  * loop has its own h2o context over the one h2o configuration of the
  * msvc_http_t.  SIGTERM or SIGINT starts a graceful shutdown: stop
- * accepting, let in-flight requests finish (at most MSVC_SERVER_DRAIN_MS),
- * close the idle keep-alive connections, then return.  SIGHUP reads the
+ * accepting, let in-flight requests finish (at most cfg->drain_timeout
+ * seconds; past it the jobs still queued are dropped and only the running
+ * ones, a password hash at most per worker, are waited for), close the
+ * idle keep-alive connections, then return.  SIGHUP reads the
  * TLS certificate and key again (tls.h) without dropping a connection.
  */
 #ifndef MSVC_SERVER_SERVER_H
@@ -15,12 +17,19 @@
 
 #include "http.h"
 
+/* The drain deadline when cfg->drain_timeout (DRAIN_TIMEOUT) is 0. */
 #define MSVC_SERVER_DRAIN_MS 10000
 
 /* Ignores SIGPIPE and blocks SIGTERM/SIGINT/SIGHUP in the calling thread, so
  * that every thread started afterwards (workers, loops) inherits the mask and
  * only msvc_server_run receives them.  Call first thing in main(). */
 void msvc_server_prepare_process(void);
+
+/* SIGTERM or SIGINT when one is pending (blocked since
+ * msvc_server_prepare_process, not yet taken), else 0: start-up checks it
+ * between its steps, so that a stop asked for while the store opens or
+ * the dummy hash runs is honoured right after that step. */
+int msvc_server_stop_pending(void);
 
 /* Binds cfg->host:cfg->port, serves until SIGTERM/SIGINT, shuts down
  * gracefully.  Stops the app's pools on the way out (so that jobs still

@@ -2,12 +2,15 @@
  * (SQLite 3.40), part of the core library.
  *
  * DATABASE_URL forms: "sqlite:PATH", "file:PATH" (an optional "//" after the
- * scheme and a "?query" part are dropped, so "file:///var/db/msvc.db" and
- * Prisma's "file:./dev.db" work) or a plain PATH, taken as it is.  The
- * parent directories are created (0700) and a new database file is
- * created 0600 before SQLite opens it, whatever the umask: the file holds
- * password hashes (SQLite gives its -wal and -shm files the database
- * file's mode).  An existing file keeps the mode its owner gave it.
+ * scheme is dropped, so "file:///var/db/msvc.db" and Prisma's
+ * "file:./dev.db" work) or a plain PATH, taken as it is.  The "?query" part
+ * of the first two may set synchronous=full|normal (below); any other
+ * parameter is ignored (Prisma's connection_limit...).  The parent
+ * directories are created (0700) and a new database file is created 0600
+ * before SQLite opens it, whatever the umask (fchmod after the open): the
+ * file holds password hashes, and SQLite gives its -wal and -shm files the
+ * database file's mode, also whatever the umask.  An existing file keeps
+ * the mode its owner gave it (the servers warn when it is wider).
  * ":memory:" is refused: every pooled connection would see its own empty
  * database.
  *
@@ -39,10 +42,12 @@
  * that each statement's result columns have those names, so the text and
  * the constants cannot drift apart unnoticed.
  *
- * Durability: journal_mode=WAL with synchronous=NORMAL.  A commit is in the
- * WAL (the OS page cache) before the call returns, so killing the process
- * right after a write loses nothing; only an OS crash or power loss may
- * lose the last commits, never corrupt the file.
+ * Durability: journal_mode=WAL with synchronous=FULL by default: the WAL
+ * is fsync()ed at every commit, so a write whose call returned survives a
+ * power loss.  "?synchronous=normal" trades that for speed: a commit is
+ * then in the WAL (the OS page cache) when the call returns, so killing
+ * the process loses nothing, but an OS crash or power loss may lose the
+ * last commits (never corrupt the file).
  *
  * Threads: SQLite connections are used by one thread at a time, so a store
  * keeps a pool of them (SQLITE_OPEN_NOMUTEX), opened lazily up to
@@ -62,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -334,6 +340,7 @@ typedef struct conn {
 
 typedef struct sqlite_store {
   char *path;
+  int sync_normal; /* ?synchronous=normal: no fsync at each commit */
   int timeout_ms;
   pthread_mutex_t lock;
   pthread_cond_t returned; /* a connection went back to the pool */
@@ -547,8 +554,11 @@ static int prepare_all(conn_t *c, char *errbuf, size_t errlen) {
  * report with its own reason (a directory, a missing parent...). */
 static void create_private(const char *path) {
   int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0)
+  if (fd >= 0) {
+    /* A umask such as 0277 would leave the owner without write access. */
+    (void)fchmod(fd, 0600);
     close(fd);
+  }
 }
 
 /* Opens slot c.  Only the store's first connection may create the file
@@ -570,8 +580,11 @@ static int conn_open(const sqlite_store_t *st, conn_t *c, int first,
   sqlite3_extended_result_codes(c->db, 1);
   sqlite3_busy_timeout(c->db, st->timeout_ms);
   rc = exec_sql(c->db,
-                "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"
-                " PRAGMA temp_store = MEMORY",
+                st->sync_normal
+                    ? "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;"
+                      " PRAGMA temp_store = MEMORY"
+                    : "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;"
+                      " PRAGMA temp_store = MEMORY",
                 "connection setup", errbuf, errlen);
   if (rc == 0 && first)
     rc = set_wal(c->db, errbuf, errlen);
@@ -657,17 +670,49 @@ static int has_prefix(const char *s, const char *prefix) {
   return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* The file path the URL names, in a new string (*out).  The registry sent
- * "sqlite:", "file:" (either case) and scheme-less URLs here. */
-static int path_from_url(const char *url, char **out, char *errbuf,
+/* Reads the URL's query (after '?'): synchronous=full|normal, the last
+ * one winning; other parameters are ignored. */
+static int parse_query(sqlite_store_t *st, const char *q, const char *url,
+                       char *errbuf, size_t errlen) {
+  static const char key[] = "synchronous=";
+  while (*q != '\0') {
+    size_t len = strcspn(q, "&");
+    if (len > sizeof(key) - 1 && strncasecmp(q, key, sizeof(key) - 1) == 0) {
+      const char *v = q + sizeof(key) - 1;
+      size_t vlen = len - (sizeof(key) - 1);
+      if (vlen == 4 && strncasecmp(v, "full", 4) == 0) {
+        st->sync_normal = 0;
+      } else if (vlen == 6 && strncasecmp(v, "normal", 6) == 0) {
+        st->sync_normal = 1;
+      } else {
+        msvc__set_error(errbuf, errlen,
+                        "database URL \"%s\": synchronous must be full or "
+                        "normal",
+                        url);
+        return MSVC_ECONFIG;
+      }
+    }
+    q += len + (q[len] == '&');
+  }
+  return 0;
+}
+
+/* The file path the URL names, in a new string (st->path), and the
+ * settings of its query.  The registry sent "sqlite:", "file:" (either
+ * case) and scheme-less URLs here. */
+static int path_from_url(sqlite_store_t *st, const char *url, char *errbuf,
                          size_t errlen) {
   const char *p = url;
   size_t len;
+  int rc;
   if (has_prefix(p, "sqlite:") || has_prefix(p, "file:")) {
     p = strchr(p, ':') + 1;
     if (strncmp(p, "//", 2) == 0)
       p += 2;
     len = strcspn(p, "?");
+    if (p[len] == '?' &&
+        (rc = parse_query(st, p + len + 1, url, errbuf, errlen)) != 0)
+      return rc;
   } else {
     len = strlen(p);
   }
@@ -681,8 +726,8 @@ static int path_from_url(const char *url, char **out, char *errbuf,
                     "pooled connection would see its own; use a file");
     return MSVC_EUNSUPPORTED;
   }
-  *out = msvc__strndup(p, len);
-  return *out != NULL ? 0 : MSVC_ENOMEM;
+  st->path = msvc__strndup(p, len);
+  return st->path != NULL ? 0 : MSVC_ENOMEM;
 }
 
 /* mkdir -p of the directory part of path, private (0700).  An existing
@@ -764,7 +809,7 @@ static int sqlite_open(const char *url, const msvc_store_config_t *cfg,
   *ctx = NULL;
   if (st == NULL)
     return MSVC_ENOMEM;
-  rc = path_from_url(url, &st->path, errbuf, errlen);
+  rc = path_from_url(st, url, errbuf, errlen);
   if (rc == 0)
     rc = make_parent_dirs(st->path, errbuf, errlen);
   c = st->spare;
@@ -793,6 +838,13 @@ int msvc__sqlite_open_connections(const msvc_store_t *store) {
   n = st->open_count;
   pthread_mutex_unlock(&st->lock);
   return n;
+}
+
+int msvc__sqlite_synchronous_full(const msvc_store_t *store) {
+  sqlite_store_t *st = msvc__store_context(store);
+  if (st == NULL || msvc_store_name(store) != sqlite_methods.name)
+    return -1;
+  return !st->sync_normal;
 }
 
 /* ---- statements -------------------------------------------------------- */

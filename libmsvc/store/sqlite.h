@@ -4,7 +4,7 @@
  * (msvc/store.h); this header only names the SQL it prepares, so that a
  * test can ask SQLite for each statement's query plan, gives the schema
  * version it migrates files to, and exposes the size of a store's
- * connection pool.
+ * connection pool and its synchronous setting.
  */
 #ifndef MSVC_STORE_SQLITE_H
 #define MSVC_STORE_SQLITE_H
@@ -53,6 +53,10 @@ const char *msvc__sqlite_sql(int which);
 /* Connections an open SQLite store holds now, in use or idle; never more
  * than its configured bound.  -1 when store is not an SQLite store. */
 int msvc__sqlite_open_connections(const msvc_store_t *store);
+
+/* 1 when the store commits with synchronous=FULL, 0 with NORMAL (the
+ * URL's ?synchronous=normal); -1 when store is not an SQLite store. */
+int msvc__sqlite_synchronous_full(const msvc_store_t *store);
 
 /* The context a store's open() returned (store.c); NULL for NULL. */
 void *msvc__store_context(const msvc_store_t *store);

@@ -2,6 +2,7 @@
 # only, run by tests/http/run.py) drives the real executables over HTTP on
 # free loopback ports, once per deployment:
 #   http.server             msvc-server on SQLite
+#   http.framing            framing, file modes, shutdown, descriptors only
 #   http.split.cached       two msvc-auth behind one msvc-post, with the
 #                           default user resolver (cached): the whole suite
 #   http.split.<strategy>   the same for the other resolvers (individual,
@@ -71,6 +72,9 @@ foreach(strategy individual batch)
   set_tests_properties(http.split.${strategy} PROPERTIES
     LABELS "http;variant")
 endforeach()
+# Issue 11's process-level checks alone (http.server runs them too).
+msvc_http_test(http.framing ENV MSVC_DEPLOY=server
+  COMMAND ${MSVC_HTTP_RUN} test_framing test_files test_shutdown test_fdlimit)
 msvc_http_test(http.split.es256
   ENV MSVC_DEPLOY=split MSVC_JWT_ALGORITHM=ES256
   COMMAND ${MSVC_HTTP_RUN} test_keys test_sessions)

@@ -547,6 +547,32 @@ static void test_files_are_private(void) {
   umask(old);
 }
 
+/* FULL unless the URL's query says normal; the last one wins, other
+ * parameters are ignored and a bad value is refused. */
+static void test_synchronous_from_url(void) {
+  static const struct {
+    const char *query;
+    int full;
+  } cases[] = {{"", 1},
+               {"?synchronous=normal", 0},
+               {"?connection_limit=1&SYNCHRONOUS=Normal", 0},
+               {"?synchronous=normal&synchronous=full", 1},
+               {"?synchronous=full", 1}};
+  char path[512], url[700];
+  path_in_tmp(path, sizeof(path), "sync.db");
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    msvc_store_t *s;
+    snprintf(url, sizeof(url), "sqlite:%s%s", path, cases[i].query);
+    s = open_ok(url, NULL);
+    if (s == NULL)
+      continue;
+    CHECK_EQ_INT(msvc__sqlite_synchronous_full(s), cases[i].full);
+    msvc_store_close(s);
+  }
+  snprintf(url, sizeof(url), "sqlite:%s?synchronous=off", path);
+  open_fails(url, MSVC_ECONFIG, "synchronous must be full or normal");
+}
+
 /* ---- what is on disk ---------------------------------------------------- */
 
 static void test_wal_and_schema(void) {
@@ -918,6 +944,7 @@ int main(void) {
   RUN(test_migrates_empty_file);
   RUN(test_reopens_v2_file);
   RUN(test_files_are_private);
+  RUN(test_synchronous_from_url);
   RUN(test_wal_and_schema);
   RUN(test_query_plans);
   RUN(test_reopen_keeps_data);

@@ -71,6 +71,8 @@ done
 wait
 
 failed=0
+npassed=0
+nfailed=0
 printf '%-16s %10s %8s %8s %9s  %s\n' harness execs exec/s cov ft verdict
 for name in "${names[@]}"; do
   log="$work/$name.log"
@@ -84,12 +86,15 @@ for name in "${names[@]}"; do
   if [ "$rc" != 0 ] || grep -q -E '^==[0-9]+==ERROR|^SUMMARY: ' "$log"; then
     verdict="CRASH (log: $log)"
     failed=1
+    nfailed=$((nfailed + 1))
     mkdir -p "$build/crashes/$name"
     cp "$work/$name/artifacts/"* "$build/crashes/$name/" 2>/dev/null || true
   fi
+  [ "$verdict" != ok ] || npassed=$((npassed + 1))
   printf '%-16s %10s %8s %8s %9s  %s\n' "$name" "${execs:-?}" "${rate:-?}" \
     "${cov:-?}" "${ft:-?}" "$verdict"
 done
+echo "fuzz: $npassed passed, $nfailed failed"
 if [ "$failed" -ne 0 ]; then
   echo "fuzz.sh: a harness crashed; inputs kept in $build/crashes/" >&2
   for name in "${names[@]}"; do

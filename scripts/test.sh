@@ -23,3 +23,6 @@ if [ "$quick" -eq 0 ]; then
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   (cd "$root/build-sanitize" && ctest --output-on-failure -j"$jobs")
 fi
+
+# Fuzzing (tests/fuzz): every libFuzzer harness for 20 s from its corpus.
+"$root/scripts/fuzz.sh" 20

@@ -17,11 +17,19 @@
  * expired; no token is accepted by two of HS, ES and RS (algorithms and
  * keys are pinned); whatever HS_REV accepts, HS accepts too.
  *
+ * An input starting with '{' is instead "HEADER\nCLAIMS": both JSON texts
+ * are base64url-encoded and signed with HS256 and the vectors' secret
+ * here, so that the claims' parsing behind the signature check (types,
+ * ranges and lengths of exp, iat, id, name, email, sid, jti, svc) is
+ * fuzzed too.
+ *
  * MSVC_FUZZ_TOKEN_SEEDS=DIR makes the harness write fresh seed tokens
  * (logins and service tokens on HS, ES and RS) and the JWK Sets of ES and
  * RS into DIR at start-up: how tests/fuzz/corpus/token/ (and the jwks-*
  * seeds of tests/fuzz/corpus/jwks/) were made.
  */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <time.h>
 
 #include "fuzz.h"
@@ -191,12 +199,39 @@ static void check_claims(const msvc_claims_t *c) {
   }
 }
 
+/* "HEADER\nCLAIMS" as a compact JWT signed with HS256 and the vectors'
+ * secret (free()); *len its length. */
+static char *sign_hs256(const uint8_t *data, size_t size, size_t *len) {
+  const uint8_t *nl = memchr(data, '\n', size);
+  size_t hlen = nl != NULL ? (size_t)(nl - data) : size;
+  size_t plen = nl != NULL ? size - hlen - 1 : 0;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned mac_len = 0;
+  char *t = malloc(2 * size + 128);
+  size_t n;
+  FUZZ_CHECK(t != NULL);
+  n = msvc__base64url_encode(data, hlen, t);
+  t[n++] = '.';
+  n += msvc__base64url_encode(nl != NULL ? nl + 1 : data, plen, t + n);
+  FUZZ_CHECK(HMAC(EVP_sha256(), VECTOR_SECRET, (int)strlen(VECTOR_SECRET),
+                  (const unsigned char *)t, n, mac, &mac_len) != NULL);
+  t[n++] = '.';
+  n += msvc__base64url_encode(mac, mac_len, t + n);
+  *len = n;
+  return t;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static int ready;
   int accepted[NHANDLES];
+  char *signed_token = NULL;
   if (!ready) {
     setup();
     ready = 1;
+  }
+  if (size > 0 && data[0] == '{') {
+    signed_token = sign_hs256(data, size, &size);
+    data = (const uint8_t *)signed_token;
   }
   for (int h = 0; h < NHANDLES; h++) {
     msvc_claims_t *claims = NULL;
@@ -211,5 +246,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   FUZZ_CHECK(accepted[HS] + accepted[ES] + accepted[RS] <= 1);
   FUZZ_CHECK(!accepted[HS_REV] || accepted[HS]);
+  free(signed_token);
   return 0;
 }

@@ -6,7 +6,8 @@
 #            of at least the version tests/ferretdb/go.mod asks for (1.24),
 #            to build the FerretDB test server (Debian 12's golang-go is
 #            1.19); see ensure_go below; and a Python venv with
-#            schemathesis for tests/openapi (see ensure_test_venv)
+#            schemathesis for tests/openapi (see ensure_test_venv); and
+#            clang with its runtimes for the fuzzers (scripts/fuzz.sh)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -160,6 +161,7 @@ for arg in "$@"; do
   esac
 done
 [[ " $* " == *" --test "* ]] && packages+=(chromium) # tests/browser: headless Chromium
+[[ " $* " == *" --test "* ]] && packages+=(clang libclang-rt-dev) # scripts/fuzz.sh: libFuzzer, sanitizer runtimes
 
 missing=()
 for p in "${packages[@]}"; do

@@ -27,3 +27,6 @@ if [ "$quick" -eq 0 ]; then
   (cd "$root/build-sanitize" &&
     ctest --output-on-failure -j"$jobs" -LE '^(variant|mutate)$')
 fi
+
+# Fuzzing (tests/fuzz): every libFuzzer harness for 20 s, two at a time.
+MSVC_FUZZ_JOBS=2 "$root/scripts/fuzz.sh" 20

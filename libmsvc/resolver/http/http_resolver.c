@@ -21,6 +21,8 @@
  * few fields; counters are atomics; the cached strategy's map has its own
  * lock (cache.c).  When a call fails, the last upstream failure it saw
  * ("http://h:p: Connection refused") is left with msvc_set_error_detail().
+ * msvc__http_resolver_apply_answer (answer.h) runs the reading half, from
+ * lookups to placed users, on an answer given by hand (tests, fuzzing).
  */
 #include <json-c/json.h>
 #include <limits.h>
@@ -33,6 +35,7 @@
 
 #include "internal.h"
 #include "msvc/http_resolver.h"
+#include "resolver/http/answer.h"
 #include "resolver/http/cache.h"
 #include "resolver/http/transport.h"
 #include "wire/json.h"
@@ -517,6 +520,11 @@ static enum outcome apply_batch(job_t *job, const msvc__http_req_t *r) {
   return out;
 }
 
+/* The answer r to job's request: a batch POST's or a single GET's. */
+static enum outcome apply_answer(job_t *job, const msvc__http_req_t *r) {
+  return job->body ? apply_batch(job, r) : apply_single(job, r);
+}
+
 /* ---- sending ---- */
 
 /* What one resolve() call carries through its attempts. */
@@ -591,8 +599,7 @@ static void attempt(http_resolver_t *hr, job_t *jobs, size_t nj, int again,
     job_t *job = &jobs[which[k]];
     enum outcome out = OUT_RETRY;
     if (reqs[k].err == 0)
-      out =
-          job->body ? apply_batch(job, &reqs[k]) : apply_single(job, &reqs[k]);
+      out = apply_answer(job, &reqs[k]);
     atomic_fetch_add(&hr->requests, 1);
     atomic_fetch_add(&hr->eps[job->ep].requests, 1);
     atomic_fetch_add(
@@ -739,6 +746,36 @@ static int fetch_and_place(http_resolver_t *hr, const msvc_call_t *call,
     rc = place(ids, n, lk, m, out);
   lookups_free(lk, m);
   return finish(&cc, rc);
+}
+
+int msvc__http_resolver_apply_answer(const msvc_id_t *ids, size_t n, int batch,
+                                     int status, const char *body, size_t len,
+                                     msvc_user_t *const *out) {
+  lookup_t *lk;
+  job_t *jobs = NULL;
+  size_t m, nj = 0;
+  int rc;
+  if ((ids == NULL && n > 0) || (out == NULL && n > 0) ||
+      (body == NULL && len > 0))
+    return MSVC_EINVAL;
+  rc = lookups_make(ids, n, &lk, &m);
+  if (rc != 0)
+    return rc;
+  if (m > 0 && (jobs = make_jobs(lk, m, batch, &nj)) == NULL)
+    rc = MSVC_ENOMEM;
+  for (size_t j = 0; rc == 0 && j < nj; j++) {
+    msvc__http_req_t r;
+    memset(&r, 0, sizeof(r));
+    r.status = status;
+    r.resp = (char *)(body != NULL ? body : "");
+    r.resp_len = len;
+    apply_answer(&jobs[j], &r);
+  }
+  if (rc == 0)
+    rc = place(ids, n, lk, m, out);
+  jobs_free(jobs, nj);
+  lookups_free(lk, m);
+  return rc;
 }
 
 static int individual_resolve(void *ctx, const msvc_call_t *call,

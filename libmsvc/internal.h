@@ -165,6 +165,8 @@ int msvc__field_verdict(msvc_errors_t *errs, const char *field,
 int msvc__users_alloc(size_t n, msvc_user_t ***out);
 /* A zeroed page that msvc_post_page_free() frees; NULL on no memory. */
 msvc_post_page_t *msvc__page_new(void);
+/* 1 when the store's table has post_list_authors (store.c). */
+int msvc__store_has_post_list_authors(const msvc_store_t *s);
 /* Gives the page the users its authors point to (n of them, from
  * msvc__users_alloc); freed with it. */
 void msvc__page_own_authors(msvc_post_page_t *page, msvc_user_t **users,

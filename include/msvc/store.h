@@ -173,6 +173,14 @@ typedef struct msvc_store_methods {
    * separately. */
   int (*caller_find)(void *ctx, const char *user_id, const char *session_id,
                      msvc_user_record_t *out, int *session_ok);
+  /* post_list, and each post's author from this store's users in
+   * authors[i] (left empty, id "", when it holds no such user): the page
+   * and its authors in one read, which the library uses when its user
+   * resolver is the local one over this store.  authors has q->limit
+   * zeroed users. */
+  int (*post_list_authors)(void *ctx, const msvc_post_query_t *q,
+                           msvc_post_t *const *out, msvc_user_t *const *authors,
+                           size_t *nout);
   /* Methods of later versions are appended here. */
 } msvc_store_methods_t;
 
@@ -284,6 +292,12 @@ MSVC_EXTERN int msvc_store_event_delete(msvc_store_t *s, const char *key,
 /* caller_find, or session_find and user_find_by_id for a table without
  * it: the same answer either way.  A malformed user id is
  * MSVC_ENOTFOUND, a malformed session id a session that is not alive. */
+/* MSVC_EUNSUPPORTED for a table without post_list_authors. */
+MSVC_EXTERN int msvc_store_post_list_authors(msvc_store_t *s,
+                                             const msvc_post_query_t *q,
+                                             msvc_post_t *const *out,
+                                             msvc_user_t *const *authors,
+                                             size_t *nout);
 MSVC_EXTERN int msvc_store_caller_find(msvc_store_t *s, const char *user_id,
                                        const char *session_id,
                                        msvc_user_record_t *out,

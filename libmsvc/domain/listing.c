@@ -165,6 +165,59 @@ static char *next_cursor(const msvc_post_page_t *page, size_t nrows,
   return strdup(buf);
 }
 
+/* The peeked row and unused slots are not part of the page. */
+static void drop_unused(msvc_post_page_t *page, size_t limit) {
+  for (size_t i = page->count; i < limit; i++) {
+    msvc_post_free(page->posts[i]);
+    page->posts[i] = NULL;
+  }
+}
+
+/* The page's authors as read with its posts: each distinct one kept
+ * once (entries share it), the repeats freed. */
+static void share_authors(msvc_post_page_t *page, msvc_user_t **users,
+                          size_t n) {
+  size_t nown = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t j = 0;
+    page->authors[i] = NULL;
+    if (i >= page->count || users[i]->id[0] == '\0') {
+      msvc_user_free(users[i]);
+      continue;
+    }
+    while (j < nown && strcmp(users[j]->id, users[i]->id) != 0)
+      j++;
+    if (j < nown) {
+      msvc_user_free(users[i]);
+      page->authors[i] = users[j];
+      continue;
+    }
+    users[nown] = users[i];
+    page->authors[i] = users[nown++];
+  }
+  msvc__page_own_authors(page, users, nown);
+}
+
+/* The page and its authors in one store read, when the resolver is the
+ * local one over the same store and the store can: 1 when it did. */
+static int read_with_authors(msvc_t *svc, const msvc_post_query_t *q,
+                             msvc_post_page_t *page, size_t *nrows, int *rc) {
+  msvc_user_t **users = NULL;
+  if (!svc->local_authors)
+    return 0;
+  *rc = msvc__users_alloc(q->limit, &users);
+  if (*rc == 0)
+    *rc =
+        msvc_store_post_list_authors(svc->store, q, page->posts, users, nrows);
+  if (*rc != 0) {
+    msvc_users_free(users, q->limit);
+    return 1;
+  }
+  page->count = *nrows < q->limit ? *nrows : q->limit - 1;
+  share_authors(page, users, q->limit);
+  return 1;
+}
+
 static int read_page(msvc_t *svc, const msvc_call_t *call,
                      const msvc_post_query_t *q, msvc_post_page_t *page) {
   size_t nrows = 0, limit = q->limit - 1;
@@ -175,16 +228,18 @@ static int read_page(msvc_t *svc, const msvc_call_t *call,
   page->authors = calloc(q->limit, sizeof(*page->authors));
   if (page->authors == NULL)
     return MSVC_ENOMEM;
-  rc = msvc_store_post_list(svc->store, q, page->posts, &nrows);
-  if (rc != 0)
-    return rc;
-  page->count = nrows < q->limit ? nrows : limit;
-  /* The peeked row and unused slots are not part of the page. */
-  for (size_t i = page->count; i < q->limit; i++) {
-    msvc_post_free(page->posts[i]);
-    page->posts[i] = NULL;
+  if (read_with_authors(svc, q, page, &nrows, &rc)) {
+    if (rc != 0)
+      return rc;
+    drop_unused(page, q->limit);
+  } else {
+    rc = msvc_store_post_list(svc->store, q, page->posts, &nrows);
+    if (rc != 0)
+      return rc;
+    page->count = nrows < q->limit ? nrows : limit;
+    drop_unused(page, q->limit);
+    rc = resolve_authors(svc, call, page);
   }
-  rc = resolve_authors(svc, call, page);
   if (rc == 0)
     rc = (page->next_cursor = next_cursor(page, nrows, limit)) != NULL
              ? 0

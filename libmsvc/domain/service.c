@@ -131,6 +131,7 @@ static int open_resolver(msvc_t *svc, const msvc_options_t *opts) {
     return 0;
   }
   svc->owns_resolver = 1;
+  svc->local_authors = msvc__store_has_post_list_authors(svc->store);
   return msvc_resolver_local_new(svc->store, &svc->resolver);
 }
 

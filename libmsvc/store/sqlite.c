@@ -201,6 +201,35 @@ enum {
 static const char *const post_col_names[POST_NCOLS] = {
     "id", "user_id", "title", "content", "created_at", "updated_at"};
 
+/* A post with its author's columns (NULL: no such user), for pages read
+ * with their authors in one statement. */
+#define POST_AUTHOR_COLS                                                       \
+  "p.id AS id, p.user_id AS user_id, p.title AS title,"                        \
+  " p.content AS content, p.created_at AS created_at,"                         \
+  " p.updated_at AS updated_at, u.name AS author_name,"                        \
+  " u.email AS author_email, u.created_at AS author_created_at,"               \
+  " u.updated_at AS author_updated_at"
+enum {
+  AUTHOR_NAME = POST_NCOLS,
+  AUTHOR_EMAIL,
+  AUTHOR_CREATED_AT,
+  AUTHOR_UPDATED_AT,
+  POST_AUTHOR_NCOLS
+};
+static const char *const post_author_col_names[POST_AUTHOR_NCOLS] = {
+    "id",
+    "user_id",
+    "title",
+    "content",
+    "created_at",
+    "updated_at",
+    "author_name",
+    "author_email",
+    "author_created_at",
+    "author_updated_at"};
+#define POST_AUTHOR_FROM                                                       \
+  " FROM \"Post\" p LEFT JOIN \"User\" u ON u.id = p.user_id"
+
 #define SESSION_COLS                                                           \
   "id, user_id, token_hash, prev_hash, rotated_at, created_at,"                \
   " last_used_at, expires_at, revoked, user_agent, ip"
@@ -300,6 +329,17 @@ static const char *const sql_text[MSVC__SQL_COUNT] = {
         "SELECT " RECORD_COLS ", (SELECT revoked = 0 AND user_id = ?1"
         " FROM \"Session\" WHERE id = ?2) AS session_ok"
         " FROM \"User\" WHERE id = ?1",
+    /* A page and its authors: the same range of the (created_at DESC, id
+     * DESC) index as the plain listing, and one primary-key probe of User
+     * a row. */
+    [MSVC__SQL_POST_LIST_AUTHORS] =
+        "SELECT " POST_AUTHOR_COLS POST_AUTHOR_FROM
+        " WHERE (p.created_at, p.id) < (?1, ?2)"
+        " ORDER BY p.created_at DESC, p.id DESC LIMIT ?3",
+    [MSVC__SQL_POST_LIST_AUTHORS_BY_USER] =
+        "SELECT " POST_AUTHOR_COLS POST_AUTHOR_FROM " WHERE p.user_id = ?4"
+        " AND (p.created_at, p.id) < (?1, ?2)"
+        " ORDER BY p.created_at DESC, p.id DESC LIMIT ?3",
     [MSVC__SQL_EVENT_PRUNE] =
         "DELETE FROM \"Event\" WHERE id IN (SELECT id FROM \"Event\""
         " WHERE expires_at <= ?1 LIMIT 100)",
@@ -322,6 +362,9 @@ static const struct {
     [MSVC__SQL_SESSIONS_LIST] = {session_col_names, SESSION_NCOLS},
     [MSVC__SQL_EVENT_STATS] = {event_stats_col_names, 2},
     [MSVC__SQL_CALLER_FIND] = {caller_col_names, CALLER_NCOLS},
+    [MSVC__SQL_POST_LIST_AUTHORS] = {post_author_col_names, POST_AUTHOR_NCOLS},
+    [MSVC__SQL_POST_LIST_AUTHORS_BY_USER] = {post_author_col_names,
+                                             POST_AUTHOR_NCOLS},
 };
 
 const char *msvc__sqlite_sql(int which) {
@@ -1564,6 +1607,58 @@ static int sqlite_caller_find(void *ctx, const char *user_id,
   return rc;
 }
 
+/* ---- a page with its authors ----------------------------------------------
+ */
+
+typedef struct page_rows {
+  msvc_post_t *const *posts;
+  msvc_user_t *const *authors;
+} page_rows_t;
+
+static int post_author_row(sqlite3_stmt *s, const void *out, size_t i) {
+  const page_rows_t *r = out;
+  msvc_user_t *u = r->authors[i];
+  int rc = post_from_row(s, r->posts[i]);
+  if (rc != 0 || sqlite3_column_type(s, AUTHOR_NAME) == SQLITE_NULL)
+    return rc; /* no such user: the slot stays empty */
+  memcpy(u->id, r->posts[i]->user_id, MSVC_ID_SIZE);
+  msvc__ascii_lower(u->id);
+  u->created_at = sqlite3_column_int64(s, AUTHOR_CREATED_AT);
+  u->updated_at = sqlite3_column_int64(s, AUTHOR_UPDATED_AT);
+  rc = col_str(s, AUTHOR_NAME, &u->name);
+  if (rc == 0)
+    rc = col_str(s, AUTHOR_EMAIL, &u->email);
+  if (rc != 0)
+    msvc__user_reset(u);
+  return rc;
+}
+
+static int sqlite_post_list_authors(void *ctx, const msvc_post_query_t *q,
+                                    msvc_post_t *const *out,
+                                    msvc_user_t *const *authors, size_t *nout) {
+  char cursor_id[MSVC_ID_SIZE], user_id[MSVC_ID_SIZE];
+  page_rows_t rows = {out, authors};
+  size_t got = 0;
+  conn_t *c;
+  sqlite3_stmt *s;
+  int rc;
+  *nout = 0;
+  lower_id(user_id, q->user_id);
+  rc = acquire(ctx, &c);
+  if (rc != 0)
+    return rc;
+  s = c->stmt[user_id[0] != '\0' ? MSVC__SQL_POST_LIST_AUTHORS_BY_USER
+                                 : MSVC__SQL_POST_LIST_AUTHORS];
+  rc = bind_list(s, q, cursor_id, user_id);
+  rc = rc == SQLITE_OK ? read_rows(c, s, &rows, q->limit, post_author_row, &got)
+                       : db_error(c->db, rc);
+  stmt_done(s);
+  release(ctx, c);
+  if (rc == 0)
+    *nout = got;
+  return rc;
+}
+
 static const msvc_store_methods_t sqlite_methods = {
     .version = MSVC_STORE_VERSION,
     .name = "sqlite",
@@ -1591,6 +1686,7 @@ static const msvc_store_methods_t sqlite_methods = {
     .event_stats = sqlite_event_stats,
     .event_delete = sqlite_event_delete,
     .caller_find = sqlite_caller_find,
+    .post_list_authors = sqlite_post_list_authors,
 };
 
 const msvc_store_methods_t *msvc_store_sqlite(void) {

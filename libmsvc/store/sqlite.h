@@ -44,6 +44,8 @@ typedef enum msvc__sqlite_sql {
   MSVC__SQL_EVENT_DELETE_KEY,
   MSVC__SQL_EVENT_PRUNE,
   MSVC__SQL_CALLER_FIND,
+  MSVC__SQL_POST_LIST_AUTHORS,
+  MSVC__SQL_POST_LIST_AUTHORS_BY_USER,
   MSVC__SQL_COUNT
 } msvc__sqlite_sql_t;
 

@@ -45,9 +45,9 @@ struct msvc_store {
 /* Bytes of the table a given version has: every method of that version and
  * the ones before it.  A new version appends its last member here. */
 static size_t table_size(int version) {
-  if (version >= 5) /* caller_find */
-    return offsetof(msvc_store_methods_t, caller_find) +
-           sizeof(((msvc_store_methods_t *)0)->caller_find);
+  if (version >= 5) /* caller_find, post_list_authors */
+    return offsetof(msvc_store_methods_t, post_list_authors) +
+           sizeof(((msvc_store_methods_t *)0)->post_list_authors);
   if (version >= 4) /* events: .. event_delete */
     return offsetof(msvc_store_methods_t, event_delete) +
            sizeof(((msvc_store_methods_t *)0)->event_delete);
@@ -781,6 +781,46 @@ int msvc_store_caller_find(msvc_store_t *s, const char *user_id,
   if (rc != 0) {
     record_reset(out);
     *session_ok = 0;
+  }
+  return rc;
+}
+
+/* ---- a page with its authors ---- */
+
+int msvc__store_has_post_list_authors(const msvc_store_t *s) {
+  return s != NULL && METHOD(s, post_list_authors) != NULL;
+}
+
+int msvc_store_post_list_authors(msvc_store_t *s, const msvc_post_query_t *q,
+                                 msvc_post_t *const *out,
+                                 msvc_user_t *const *authors, size_t *nout) {
+  int (*fn)(void *, const msvc_post_query_t *, msvc_post_t *const *,
+            msvc_user_t *const *, size_t *);
+  int rc;
+  if (nout != NULL)
+    *nout = 0;
+  if (s == NULL || nout == NULL || out == NULL || authors == NULL ||
+      !query_ok(q) || !posts_present(out, q->limit))
+    return MSVC_EINVAL;
+  for (size_t i = 0; i < q->limit; i++)
+    if (authors[i] == NULL)
+      return MSVC_EINVAL;
+  fn = METHOD(s, post_list_authors);
+  if (fn == NULL)
+    return MSVC_EUNSUPPORTED;
+  for (size_t i = 0; i < q->limit; i++) {
+    msvc__post_reset(out[i]);
+    msvc__user_reset(authors[i]);
+  }
+  rc = fn(s->ctx, q, out, authors, nout);
+  if (rc == 0 && *nout > q->limit)
+    rc = MSVC_ESTORE;
+  if (rc != 0) {
+    for (size_t i = 0; i < q->limit; i++) {
+      msvc__post_reset(out[i]);
+      msvc__user_reset(authors[i]);
+    }
+    *nout = 0;
   }
   return rc;
 }

@@ -2050,6 +2050,55 @@ static void test_concurrent_events(void) {
   msvc_store_event_delete(store, key, NULL, base_ms);
 }
 
+/* A page with its authors in one read (version 5), where the backend has
+ * it: the same posts as post_list, each with its author's stored record,
+ * an empty slot for an author the store does not hold. */
+static void test_post_list_authors(void) {
+  char who[MSVC_ID_SIZE], nobody[MSVC_ID_SIZE], email[96];
+  msvc_user_record_t *rec;
+  msvc_post_t *p1, *p2, **page = posts_out(3), **plain = posts_out(3);
+  msvc_user_t **authors = users_out(3);
+  msvc_post_query_t q;
+  size_t got = 0, nplain = 0;
+  int rc;
+  new_id(nobody);
+  tagged_email(email, sizeof(email), "author", 1);
+  rec = user_new("Page Author", email, base_ms + 500000);
+  memcpy(who, rec->user->id, MSVC_ID_SIZE);
+  CHECK_EQ_INT(msvc_store_user_insert(store, rec), 0);
+  p1 = post_new(who, "by author", "c", base_ms + 900000);
+  p2 = post_new(nobody, "by nobody", "c", base_ms + 900001);
+  CHECK_EQ_INT(msvc_store_post_insert(store, p1), 0);
+  CHECK_EQ_INT(msvc_store_post_insert(store, p2), 0);
+  memset(&q, 0, sizeof(q));
+  q.limit = 3;
+  rc = msvc_store_post_list_authors(store, &q, page, authors, &got);
+  if (rc == MSVC_EUNSUPPORTED) {
+    fprintf(stderr, "  (%s has no post_list_authors)\n",
+            msvc_store_name(store));
+  } else {
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(msvc_store_post_list(store, &q, plain, &nplain), 0);
+    CHECK_EQ_INT(got, nplain);
+    for (size_t i = 0; i < got && i < nplain; i++)
+      CHECK_EQ_STR(page[i]->id, plain[i]->id);
+    CHECK_EQ_STR(page[0]->id, p2->id); /* newest first */
+    CHECK_EQ_STR(authors[0]->id, "");  /* nobody */
+    CHECK_EQ_STR(page[1]->id, p1->id);
+    check_same_user(authors[1], rec->user);
+  }
+  CHECK_EQ_INT(msvc_store_post_list_authors(store, &q, page, NULL, &got),
+               MSVC_EINVAL);
+  msvc_store_post_delete(store, p1->id);
+  msvc_store_post_delete(store, p2->id);
+  msvc_post_free(p1);
+  msvc_post_free(p2);
+  msvc_user_record_free(rec);
+  posts_free(page, 3);
+  posts_free(plain, 3);
+  msvc_users_free(authors, 3);
+}
+
 int main(int argc, char **argv) {
   char err[512] = "";
   int rc;
@@ -2110,6 +2159,7 @@ int main(int argc, char **argv) {
   RUN(test_tokens_valid_after);
   RUN(test_concurrent_rotate);
   RUN(test_session_arguments);
+  RUN(test_post_list_authors);
   RUN(test_events);
   RUN(test_event_arguments);
   RUN(test_concurrent_events);

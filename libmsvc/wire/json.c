@@ -113,15 +113,41 @@ void msvc__json_cstring(msvc__buf_t *b, const char *s) {
 /* ---- dates and records ------------------------------------------------- */
 
 void msvc__json_timestamp(msvc__buf_t *b, int64_t ms) {
-  char tmp[32];
-  msvc__format_timestamp(ms, tmp);
-  if (tmp[0] == '\0') { /* outside JavaScript's Date range */
+  char *o;
+  size_t n;
+  if (msvc__buf_reserve(b, 34) != 0)
+    return;
+  /* Formatted in place, after the opening quote. */
+  o = b->data + b->len;
+  msvc__format_timestamp(ms, o + 1);
+  if (o[1] == '\0') { /* outside JavaScript's Date range */
     BUF_LIT(b, "null");
     return;
   }
-  msvc__buf_putc(b, '"');
-  msvc__buf_puts(b, tmp);
-  msvc__buf_putc(b, '"');
+  n = strlen(o + 1);
+  o[0] = '"';
+  o[n + 1] = '"';
+  b->len += n + 2;
+  b->data[b->len] = '\0';
+}
+
+/* An id: 24 hex digits need no escaping, so they go in with one copy;
+ * anything else (a foreign store's odd value) through the escaper. */
+static void json_id(msvc__buf_t *b, const char *id) {
+  size_t n = id != NULL ? strnlen(id, MSVC_ID_SIZE) : 0;
+  char *o;
+  if (n != MSVC_ID_LEN || !msvc_id_valid(id, n)) {
+    msvc__json_cstring(b, id);
+    return;
+  }
+  if (msvc__buf_reserve(b, MSVC_ID_LEN + 2) != 0)
+    return;
+  o = b->data + b->len;
+  o[0] = '"';
+  memcpy(o + 1, id, MSVC_ID_LEN);
+  o[MSVC_ID_LEN + 1] = '"';
+  b->len += MSVC_ID_LEN + 2;
+  b->data[b->len] = '\0';
 }
 
 void msvc__json_public_user(msvc__buf_t *b, const msvc_user_t *u) {
@@ -130,7 +156,7 @@ void msvc__json_public_user(msvc__buf_t *b, const msvc_user_t *u) {
     return;
   }
   BUF_LIT(b, "{\"id\":");
-  msvc__json_cstring(b, u->id);
+  json_id(b, u->id);
   BUF_LIT(b, ",\"name\":");
   msvc__json_cstring(b, u->name);
   BUF_LIT(b, ",\"email\":");
@@ -163,9 +189,9 @@ void msvc__json_post(msvc__buf_t *b, const msvc_post_t *p,
     return;
   }
   BUF_LIT(b, "{\"id\":");
-  msvc__json_cstring(b, p->id);
+  json_id(b, p->id);
   BUF_LIT(b, ",\"user_id\":");
-  msvc__json_cstring(b, p->user_id);
+  json_id(b, p->user_id);
   BUF_LIT(b, ",\"title\":");
   msvc__json_cstring(b, p->title);
   BUF_LIT(b, ",\"content\":");

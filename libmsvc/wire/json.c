@@ -74,7 +74,9 @@ static size_t next_special(const unsigned char *p, size_t i, size_t len) {
  * between escapes are copied with memcpy. */
 void msvc__json_string(msvc__buf_t *b, const char *s, size_t len) {
   static const char hex[] = "0123456789abcdef";
-  const unsigned char *p = (const unsigned char *)s;
+  /* "" for NULL: memcpy from a null pointer is undefined even for 0
+   * bytes. */
+  const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
   size_t extra = 0, i, run = 0;
   char *o;
   if (s == NULL)

@@ -41,8 +41,11 @@ class Descriptors(ProcessTestCase):
         self.assertIn("descriptors: limit %d" % LIMIT, p.log_text())
         first = connect(p.url, timeout=2)
         self.assertEqual(answer_or_end(first), "ok")
-        idle = [connect(p.url, timeout=1) for _ in range(LIMIT + 20)]
-        time.sleep(0.5)  # let the loops accept what they can
+        # Generous waits: under the sanitizers every accept-and-close is
+        # several times slower, while a connection left in the backlog
+        # would stay silent for good, so 5 s still tells the two apart.
+        idle = [connect(p.url, timeout=5) for _ in range(LIMIT + 20)]
+        time.sleep(1.0)  # let the loops accept what they can
         self.assertLessEqual(len(os.listdir("/proc/%d/fd" % p.popen.pid)),
                              LIMIT)
         t0 = time.monotonic()
@@ -51,13 +54,13 @@ class Descriptors(ProcessTestCase):
         self.assertNotIn("hang", results)
         self.assertIn("closed", results)
         self.assertIn("ok", results)
-        # Each refused one ended at once: nothing waited for a timeout.
-        self.assertLess(took, 1.0, results)
+        # Each refused one ended without waiting out a timeout.
+        self.assertLess(took, 10.0, results)
         self.assertEqual(answer_or_end(first), "ok")
         t0 = time.monotonic()
-        late = connect(p.url, timeout=2)
+        late = connect(p.url, timeout=5)
         self.assertEqual(answer_or_end(late), "closed")
-        self.assertLess(time.monotonic() - t0, 1.0)
+        self.assertLess(time.monotonic() - t0, 5.0)
         self.assertIn("out of descriptors: refused", p.log_text())
         for s in idle + [first, late]:
             s.close()

@@ -660,6 +660,28 @@ def script_ports():
     raise RuntimeError("no 5 consecutive free loopback ports")
 
 
+def start_retrying_ports(args, env, state, attempts=3):
+    """cluster.sh start; when a port it was given was taken meanwhile (by
+    any process on the machine: outgoing connections use the same
+    range), it stops and starts again on other ports."""
+    for attempt in range(attempts):
+        r = subprocess.run([CLUSTER_SH, "start"] + args, env=env,
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode == 0 or attempt == attempts - 1:
+            return r
+        logs = ""
+        for name in os.listdir(state) if os.path.isdir(state) else []:
+            if name.endswith(".log"):
+                with open(os.path.join(state, name), errors="replace") as f:
+                    logs += f.read()
+        if "Address already in use" not in logs + r.stderr:
+            return r
+        subprocess.run([CLUSTER_SH, "stop", "--dir", state], env=env,
+                       capture_output=True, text=True, timeout=60)
+        args[args.index("--port") + 1] = str(script_ports())
+    return r
+
+
 class ClusterScript(unittest.TestCase):
     """scripts/cluster.sh as a person runs it, on the same database."""
 
@@ -679,8 +701,8 @@ class ClusterScript(unittest.TestCase):
             args.append("--sqlite")
         ok = False
         try:
-            r = subprocess.run([CLUSTER_SH, "start"] + args, env=env,
-                               capture_output=True, text=True, timeout=120)
+            r = start_retrying_ports(args, env, state)
+            port = int(args[args.index("--port") + 1])
             self.assertEqual(r.returncode, 0, r.stderr)
             url = r.stdout.strip().splitlines()[-1]
             self.assertEqual(url, "http://127.0.0.1:%d" % port)

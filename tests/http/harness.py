@@ -178,6 +178,9 @@ def _port_is_free(port):
     finally:
         probe.close()
     again = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # As the servers and nginx bind: a port whose old connections linger
+    # in TIME_WAIT is free for them, and must count as free here too.
+    again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         again.bind(("127.0.0.1", port))
         return True

@@ -306,6 +306,10 @@ static void pause_accepting(server_loop_t *sl) {
 static int refuse_one(server_loop_t *sl, int lfd) {
   int64_t now;
   int fd, saved;
+  /* Another loop may have taken the descriptor this one gave up a moment
+   * ago (descriptors are the process's): try to get a reserve back. */
+  if (sl->reserve_fd < 0)
+    sl->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (sl->reserve_fd < 0)
     return 0;
   close(sl->reserve_fd);

@@ -1300,8 +1300,12 @@ static int bind_list(sqlite3_stmt *s, const msvc_post_query_t *q,
   return rc;
 }
 
-static int sqlite_post_list(void *ctx, const msvc_post_query_t *q,
-                            msvc_post_t *const *out, size_t *nout) {
+/* One page of posts: the statement for every author or for one
+ * (q->user_id), bound to the query, rows read by from_row into out. */
+static int read_page(void *ctx, const msvc_post_query_t *q, int all,
+                     int by_user, const void *out,
+                     int (*from_row)(sqlite3_stmt *, const void *, size_t),
+                     size_t *nout) {
   char cursor_id[MSVC_ID_SIZE], user_id[MSVC_ID_SIZE];
   size_t got = 0;
   conn_t *c;
@@ -1312,16 +1316,21 @@ static int sqlite_post_list(void *ctx, const msvc_post_query_t *q,
   rc = acquire(ctx, &c);
   if (rc != 0)
     return rc;
-  s = c->stmt[user_id[0] != '\0' ? MSVC__SQL_POST_LIST_BY_USER
-                                 : MSVC__SQL_POST_LIST];
+  s = c->stmt[user_id[0] != '\0' ? by_user : all];
   rc = bind_list(s, q, cursor_id, user_id);
-  rc = rc == SQLITE_OK ? read_rows(c, s, out, q->limit, post_row, &got)
+  rc = rc == SQLITE_OK ? read_rows(c, s, out, q->limit, from_row, &got)
                        : db_error(c->db, rc);
   stmt_done(s);
   release(ctx, c);
   if (rc == 0)
     *nout = got;
   return rc;
+}
+
+static int sqlite_post_list(void *ctx, const msvc_post_query_t *q,
+                            msvc_post_t *const *out, size_t *nout) {
+  return read_page(ctx, q, MSVC__SQL_POST_LIST, MSVC__SQL_POST_LIST_BY_USER,
+                   out, post_row, nout);
 }
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -1636,27 +1645,10 @@ static int post_author_row(sqlite3_stmt *s, const void *out, size_t i) {
 static int sqlite_post_list_authors(void *ctx, const msvc_post_query_t *q,
                                     msvc_post_t *const *out,
                                     msvc_user_t *const *authors, size_t *nout) {
-  char cursor_id[MSVC_ID_SIZE], user_id[MSVC_ID_SIZE];
   page_rows_t rows = {out, authors};
-  size_t got = 0;
-  conn_t *c;
-  sqlite3_stmt *s;
-  int rc;
-  *nout = 0;
-  lower_id(user_id, q->user_id);
-  rc = acquire(ctx, &c);
-  if (rc != 0)
-    return rc;
-  s = c->stmt[user_id[0] != '\0' ? MSVC__SQL_POST_LIST_AUTHORS_BY_USER
-                                 : MSVC__SQL_POST_LIST_AUTHORS];
-  rc = bind_list(s, q, cursor_id, user_id);
-  rc = rc == SQLITE_OK ? read_rows(c, s, &rows, q->limit, post_author_row, &got)
-                       : db_error(c->db, rc);
-  stmt_done(s);
-  release(ctx, c);
-  if (rc == 0)
-    *nout = got;
-  return rc;
+  return read_page(ctx, q, MSVC__SQL_POST_LIST_AUTHORS,
+                   MSVC__SQL_POST_LIST_AUTHORS_BY_USER, &rows, post_author_row,
+                   nout);
 }
 
 static const msvc_store_methods_t sqlite_methods = {

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "msvc.h"
@@ -45,6 +46,8 @@ void msvc__set_error(char *errbuf, size_t errlen, const char *fmt, ...)
 
 /* The value of one hex digit (either case), or -1. */
 int msvc__hex_value(char c);
+/* 1 when all n bytes of s are hex digits (either case), else 0. */
+int msvc__hex_digits(const char *s, size_t n);
 /* Writes 2n lowercase hex digits and a NUL into out[2n+1]. */
 void msvc__hex_encode(const void *in, size_t n, char *out);
 /* Decodes 2n hex digits of in into out[n]; 0, or -1 at a non-digit. */
@@ -103,9 +106,23 @@ typedef struct msvc__buf {
 void msvc__buf_init(msvc__buf_t *b);
 void msvc__buf_free(msvc__buf_t *b);
 void msvc__buf_reset(msvc__buf_t *b); /* len = 0, keeps memory */
-/* Room for `extra` more bytes and a NUL; -1 (and `failed`) if impossible. */
-int msvc__buf_reserve(msvc__buf_t *b, size_t extra);
-void msvc__buf_append(msvc__buf_t *b, const void *p, size_t n);
+int msvc__buf_grow(msvc__buf_t *b, size_t extra);
+/* Room for `extra` more bytes and a NUL; -1 (and `failed`) if impossible.
+ * Inline because writers call it for every field: the common case (the
+ * room is there) is one compare.  Whenever cap > 0, len < cap (the NUL),
+ * so cap - len cannot wrap. */
+static inline int msvc__buf_reserve(msvc__buf_t *b, size_t extra) {
+  if (!b->failed && b->cap > 0 && extra < b->cap - b->len)
+    return 0;
+  return msvc__buf_grow(b, extra);
+}
+static inline void msvc__buf_append(msvc__buf_t *b, const void *p, size_t n) {
+  if (n == 0 || msvc__buf_reserve(b, n) != 0)
+    return;
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
 void msvc__buf_puts(msvc__buf_t *b, const char *s);
 void msvc__buf_putc(msvc__buf_t *b, char c);
 void msvc__buf_int(msvc__buf_t *b, int64_t v);
@@ -114,8 +131,9 @@ void msvc__buf_int(msvc__buf_t *b, int64_t v);
 /* ---- base/timestamp.c ---- */
 
 /* Writes ISO 8601 with milliseconds (24 bytes + NUL, 27 for extended
- * years) into out; "" outside JavaScript's Date range (+-8.64e15 ms). */
-void msvc__format_timestamp(int64_t ms, char out[32]);
+ * years) into out and returns its length; "" (0) outside JavaScript's Date
+ * range (+-8.64e15 ms). */
+size_t msvc__format_timestamp(int64_t ms, char out[32]);
 /* Parses the form above (also without milliseconds or with 1 to 9
  * fraction digits, and "+00:00" for "Z"); 0 or MSVC_EINVAL. */
 int msvc__parse_timestamp(const char *s, int64_t *ms);
@@ -160,19 +178,51 @@ int msvc__errors_has(const msvc_errors_t *errs, const char *field);
 int msvc__field_verdict(msvc_errors_t *errs, const char *field,
                         const char *reason);
 
-/* n zeroed users (or posts) in one array of pointers; each entry freed by
- * msvc_users_free / msvc__posts_free.  0 or MSVC_ENOMEM. */
+/* n zeroed users in one array of pointers; each entry freed by
+ * msvc_users_free.  0 or MSVC_ENOMEM. */
 int msvc__users_alloc(size_t n, msvc_user_t ***out);
-/* A zeroed page that msvc_post_page_free() frees; NULL on no memory. */
+/* A zeroed page that msvc_post_page_free() frees, its next_cursor ""; NULL
+ * on no memory. */
 msvc_post_page_t *msvc__page_new(void);
+/* Gives a new page n zeroed post slots in page->posts and n NULL entries
+ * in page->authors, all in one block that the page frees (slots beyond
+ * page->count included).  With with_authors, also n zeroed user slots, in
+ * *users when users is not NULL, for a store to read the authors into.
+ * 0, MSVC_EINVAL (n of 0 or absurd) or MSVC_ENOMEM. */
+int msvc__page_alloc(msvc_post_page_t *page, size_t n, int with_authors,
+                     msvc_user_t *const **users);
 /* 1 when the store's table has post_list_authors (store.c). */
 int msvc__store_has_post_list_authors(const msvc_store_t *s);
 /* Gives the page the users its authors point to (n of them, from
  * msvc__users_alloc); freed with it. */
 void msvc__page_own_authors(msvc_post_page_t *page, msvc_user_t **users,
                             size_t n);
-int msvc__posts_alloc(size_t n, msvc_post_t ***out);
-void msvc__posts_free(msvc_post_t **posts, size_t n);
+/* Copies cursor (at most MSVC__CURSOR_SIZE - 1 bytes) into the page's own
+ * next_cursor. */
+void msvc__page_set_cursor(msvc_post_page_t *page, const char *cursor);
+/* Makes the page count posts long: slots past it are emptied (their
+ * pointers NULL, their memory the page's until it is freed). */
+void msvc__page_truncate(msvc_post_page_t *page, size_t count);
+
+/* Where a store's post_list_authors puts rows (domain/page.c): slots given
+ * by the caller, strings malloc'd; or a page's own slots, strings in the
+ * page's arena. */
+struct msvc_page_sink {
+  msvc_post_t *const *posts;
+  msvc_user_t *const *authors;
+  size_t cap, count;
+  msvc_post_page_t *page; /* NULL: over caller slots */
+};
+void msvc__page_sink_slots(msvc_page_sink_t *sink, msvc_post_t *const *posts,
+                           msvc_user_t *const *authors, size_t cap);
+/* Gives a new page n slots with authors (msvc__page_alloc) and aims sink
+ * at them; 0, MSVC_EINVAL or MSVC_ENOMEM. */
+int msvc__page_sink_page(msvc_page_sink_t *sink, msvc_post_page_t *page,
+                         size_t n);
+/* post_list_authors into sink, whose rows stay where they are on error
+ * too (the sink's owner frees them).  MSVC_EUNSUPPORTED without it. */
+int msvc__store_post_page(msvc_store_t *s, const msvc_post_query_t *q,
+                          msvc_page_sink_t *sink);
 
 /* The thread's error detail (domain/common.c).  msvc_set_error_detail()
  * writes it; msvc__errmsg_clear() empties it; msvc__errmsg_finish()

@@ -87,6 +87,40 @@ typedef struct msvc_post_query {
   char user_id[MSVC_ID_SIZE]; /* "" for every author */
 } msvc_post_query_t;
 
+/* One row of a page read with its authors, as a backend hands it to
+ * msvc_page_sink_add.  Strings are borrowed (the sink copies them) and
+ * counted in bytes, so they need no NUL; a NULL string reads as "".  Ids
+ * other than 24 hex digits read as "".  Initialise with
+ * MSVC_PAGE_ROW_INIT; fields may be appended (the sink reads only those
+ * `size` covers). */
+typedef struct msvc_page_row {
+  size_t size; /* sizeof(msvc_page_row_t) */
+  const char *id, *user_id;
+  const char *title, *content;
+  size_t title_len, content_len;
+  int64_t created_at, updated_at;
+  /* The author; has_author 0 when the store holds no user user_id. */
+  int has_author;
+  const char *author_name, *author_email;
+  size_t author_name_len, author_email_len;
+  int64_t author_created_at, author_updated_at;
+} msvc_page_row_t;
+
+#define MSVC_PAGE_ROW_INIT                                                     \
+  {                                                                            \
+    sizeof(msvc_page_row_t), NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL,      \
+        NULL, 0, 0, 0, 0                                                       \
+  }
+
+/* Where post_list_authors puts its rows; made and owned by the library. */
+typedef struct msvc_page_sink msvc_page_sink_t;
+
+/* Copies row into the page being read.  0; MSVC_EINVAL for a NULL sink or
+ * row, a row whose size is too small for the fields up to
+ * author_updated_at, or a row past q->limit; MSVC_ENOMEM. */
+MSVC_EXTERN int msvc_page_sink_add(msvc_page_sink_t *sink,
+                                   const msvc_page_row_t *row);
+
 typedef struct msvc_store_methods {
   int version;      /* MSVC_STORE_VERSION when the table was written */
   const char *name; /* "sqlite", "mongodb", ... */
@@ -173,14 +207,15 @@ typedef struct msvc_store_methods {
    * separately. */
   int (*caller_find)(void *ctx, const char *user_id, const char *session_id,
                      msvc_user_record_t *out, int *session_ok);
-  /* post_list, and each post's author from this store's users in
-   * authors[i] (left empty, id "", when it holds no such user): the page
-   * and its authors in one read, which the library uses when its user
-   * resolver is the local one over this store.  authors has q->limit
-   * zeroed users. */
+  /* post_list, each post with its author from this store's users: the
+   * page and its authors in one read, which the library uses when its
+   * user resolver is the local one over this store.  The backend hands
+   * each row, newest first and at most q->limit of them, to
+   * msvc_page_sink_add(sink, row), which copies it: row strings are only
+   * borrowed for that call, so they can point into a driver's buffers.
+   * A failing msvc_page_sink_add's code is the method's to return. */
   int (*post_list_authors)(void *ctx, const msvc_post_query_t *q,
-                           msvc_post_t *const *out, msvc_user_t *const *authors,
-                           size_t *nout);
+                           msvc_page_sink_t *sink);
   /* Methods of later versions are appended here. */
 } msvc_store_methods_t;
 
@@ -289,15 +324,18 @@ MSVC_EXTERN int msvc_store_event_stats(msvc_store_t *s, const char *key,
                                        int64_t *count, int64_t *latest);
 MSVC_EXTERN int msvc_store_event_delete(msvc_store_t *s, const char *key,
                                         const char *id, int64_t now);
-/* caller_find, or session_find and user_find_by_id for a table without
- * it: the same answer either way.  A malformed user id is
- * MSVC_ENOTFOUND, a malformed session id a session that is not alive. */
-/* MSVC_EUNSUPPORTED for a table without post_list_authors. */
+/* Fills out[0..*nout) and authors[0..*nout) (an author left empty, id "",
+ * when the store has no such user) with what post_list_authors read;
+ * strings in them are malloc'd, like every record's.  MSVC_EUNSUPPORTED
+ * for a table without post_list_authors. */
 MSVC_EXTERN int msvc_store_post_list_authors(msvc_store_t *s,
                                              const msvc_post_query_t *q,
                                              msvc_post_t *const *out,
                                              msvc_user_t *const *authors,
                                              size_t *nout);
+/* caller_find, or session_find and user_find_by_id for a table without
+ * it: the same answer either way.  A malformed user id is
+ * MSVC_ENOTFOUND, a malformed session id a session that is not alive. */
 MSVC_EXTERN int msvc_store_caller_find(msvc_store_t *s, const char *user_id,
                                        const char *session_id,
                                        msvc_user_record_t *out,

@@ -26,9 +26,10 @@ void msvc__buf_reset(msvc__buf_t *b) {
     b->data[0] = '\0';
 }
 
-/* Makes room for `extra` more bytes and a NUL; -1 (and `failed` set) when
- * that is impossible. */
-int msvc__buf_reserve(msvc__buf_t *b, size_t extra) {
+/* The slow half of msvc__buf_reserve (internal.h): the room is not there
+ * yet, so grow by doubling; -1 (and `failed` set) when that is
+ * impossible. */
+int msvc__buf_grow(msvc__buf_t *b, size_t extra) {
   size_t need, cap;
   char *p;
   if (b->failed)
@@ -49,14 +50,6 @@ int msvc__buf_reserve(msvc__buf_t *b, size_t extra) {
   }
   b->failed = 1;
   return -1;
-}
-
-void msvc__buf_append(msvc__buf_t *b, const void *p, size_t n) {
-  if (n == 0 || msvc__buf_reserve(b, n) != 0)
-    return;
-  memcpy(b->data + b->len, p, n);
-  b->len += n;
-  b->data[b->len] = '\0';
 }
 
 void msvc__buf_putc(msvc__buf_t *b, char c) {

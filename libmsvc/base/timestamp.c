@@ -53,21 +53,24 @@ static char *put_digits(char *out, uint64_t v, int n) {
   return out + n;
 }
 
-/* Writes the Date.toJSON() form of ms (no NUL) and returns its length
- * (24, or 27 for years outside 0..9999), or 0 outside JavaScript's range,
- * where toJSON() has no string either. */
-static size_t format_iso(int64_t ms, char *out) {
-  int64_t days, rem, year;
+/* "00".."99": two digits per lookup for the time of day. */
+static const char pairs[201] =
+    "00010203040506070809101112131415161718192021222324"
+    "25262728293031323334353637383940414243444546474849"
+    "50515253545556575859606162636465666768697071727374"
+    "75767778798081828384858687888990919293949596979899";
+
+static char *put_pair(char *out, unsigned v) {
+  memcpy(out, pairs + 2 * v, 2);
+  return out + 2;
+}
+
+/* "YYYY-MM-DDT" (or "+YYYYYY-MM-DDT") for a day since the epoch; returns
+ * its length. */
+static size_t format_date(int64_t days, char *out) {
+  int64_t year;
   unsigned month, day;
   char *p = out;
-  if (ms < -JS_DATE_MAX_MS || ms > JS_DATE_MAX_MS)
-    return 0;
-  days = ms / MS_PER_DAY;
-  rem = ms % MS_PER_DAY;
-  if (rem < 0) {
-    rem += MS_PER_DAY;
-    days--;
-  }
   civil_from_days(days, &year, &month, &day);
   if (year >= 0 && year <= 9999) {
     p = put_digits(p, (uint64_t)year, 4);
@@ -76,23 +79,61 @@ static size_t format_iso(int64_t ms, char *out) {
     p = put_digits(p, (uint64_t)(year < 0 ? -year : year), 6);
   }
   *p++ = '-';
-  p = put_digits(p, month, 2);
+  p = put_pair(p, month);
   *p++ = '-';
-  p = put_digits(p, day, 2);
+  p = put_pair(p, day);
   *p++ = 'T';
-  p = put_digits(p, (uint64_t)(rem / 3600000), 2);
+  return (size_t)(p - out);
+}
+
+/* The last day formatted on this thread: a page of posts, or a run of log
+ * lines, mostly falls on one day, so the calendar arithmetic runs once per
+ * day rather than once per timestamp.  Per thread, so no lock. */
+static __thread struct {
+  int64_t days;
+  size_t len; /* 0: empty */
+  char text[16];
+} last_date;
+
+/* Writes the Date.toJSON() form of ms (no NUL) and returns its length
+ * (24, or 27 for years outside 0..9999), or 0 outside JavaScript's range,
+ * where toJSON() has no string either. */
+static size_t format_iso(int64_t ms, char *out) {
+  int64_t days, rem;
+  unsigned sec, milli;
+  char *p;
+  if (ms < -JS_DATE_MAX_MS || ms > JS_DATE_MAX_MS)
+    return 0;
+  days = ms / MS_PER_DAY;
+  rem = ms % MS_PER_DAY;
+  if (rem < 0) {
+    rem += MS_PER_DAY;
+    days--;
+  }
+  if (last_date.len == 0 || last_date.days != days) {
+    last_date.len = format_date(days, last_date.text);
+    last_date.days = days;
+  }
+  memcpy(out, last_date.text, last_date.len);
+  p = out + last_date.len;
+  sec = (unsigned)(rem / 1000);
+  milli = (unsigned)(rem % 1000);
+  p = put_pair(p, sec / 3600);
   *p++ = ':';
-  p = put_digits(p, (uint64_t)(rem / 60000 % 60), 2);
+  p = put_pair(p, sec / 60 % 60);
   *p++ = ':';
-  p = put_digits(p, (uint64_t)(rem / 1000 % 60), 2);
+  p = put_pair(p, sec % 60);
   *p++ = '.';
-  p = put_digits(p, (uint64_t)(rem % 1000), 3);
+  *p++ = (char)('0' + milli / 100);
+  p = put_pair(p, milli % 100);
   *p++ = 'Z';
   return (size_t)(p - out);
 }
 
-void msvc__format_timestamp(int64_t ms, char out[32]) {
-  out[format_iso(ms, out)] = '\0';
+size_t msvc__format_timestamp(int64_t ms, char out[32]) {
+  size_t n = format_iso(ms, out);
+  out[n] = '\0';
+  return n;
 }
 
 /* Reads exactly n digits at *p into *v and advances *p. */

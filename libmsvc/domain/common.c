@@ -7,7 +7,6 @@
  * the handle the call was made on, so msvc_errmsg() of one handle never
  * reports another's failure.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +49,7 @@ void msvc_free(void *ptr) {
 }
 
 int msvc_id_valid(const char *s, size_t len) {
-  if (s == NULL || len != MSVC_ID_LEN)
-    return 0;
-  for (size_t i = 0; i < len; i++)
-    if (!isxdigit((unsigned char)s[i]))
-      return 0;
-  return 1;
+  return s != NULL && len == MSVC_ID_LEN && msvc__hex_digits(s, len);
 }
 
 /* ---- error details, per thread ----------------------------------------- */

@@ -7,6 +7,7 @@
  * MSVC_EWOULDBLOCK (asked for by MSVC_NOWAIT) passes through, so that an
  * event loop can retry on a worker thread.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,8 +154,8 @@ static int build_query(const msvc_list_request_t *req, msvc_post_query_t *q,
 }
 
 /* The opaque position after the page's last post, or "" at the end. */
-static char *next_cursor(const msvc_post_page_t *page, size_t nrows,
-                         size_t limit) {
+static void set_next_cursor(msvc_post_page_t *page, size_t nrows,
+                            size_t limit) {
   char buf[MSVC__CURSOR_SIZE] = "";
   if (nrows > limit && page->count > 0) {
     msvc_cursor_t c;
@@ -162,88 +163,72 @@ static char *next_cursor(const msvc_post_page_t *page, size_t nrows,
     memcpy(c.id, page->posts[page->count - 1]->id, MSVC_ID_SIZE);
     msvc__cursor_encode(&c, buf);
   }
-  return strdup(buf);
+  msvc__page_set_cursor(page, buf);
 }
 
-/* The peeked row and unused slots are not part of the page. */
-static void drop_unused(msvc_post_page_t *page, size_t limit) {
-  for (size_t i = page->count; i < limit; i++) {
-    msvc_post_free(page->posts[i]);
-    page->posts[i] = NULL;
-  }
+/* Two ids are the same: the last eight digits (an ObjectId's counter,
+ * where ids made in one second differ) are compared first, as a word. */
+static int same_id(const char *a, const char *b) {
+  uint64_t x, y;
+  memcpy(&x, a + MSVC_ID_LEN - 8, 8);
+  memcpy(&y, b + MSVC_ID_LEN - 8, 8);
+  return x == y && strcmp(a, b) == 0;
 }
 
-/* The page's authors as read with its posts: each distinct one kept
- * once (entries share it), the repeats freed. */
-static void share_authors(msvc_post_page_t *page, msvc_user_t **users,
-                          size_t n) {
-  size_t nown = 0;
-  for (size_t i = 0; i < n; i++) {
+/* The page's authors as read with its posts (users[i] for posts[i]):
+ * entries by one author share the first slot read for them. */
+static void share_authors(msvc_post_page_t *page, msvc_user_t *const *users) {
+  msvc_user_t *seen[MSVC_LIST_MAX_LIMIT + 1];
+  size_t nseen = 0;
+  for (size_t i = 0; i < page->count; i++) {
     size_t j = 0;
-    page->authors[i] = NULL;
-    if (i >= page->count || users[i]->id[0] == '\0') {
-      msvc_user_free(users[i]);
+    if (users[i]->id[0] == '\0')
       continue;
-    }
-    while (j < nown && strcmp(users[j]->id, users[i]->id) != 0)
+    while (j < nseen && !same_id(seen[j]->id, users[i]->id))
       j++;
-    if (j < nown) {
-      msvc_user_free(users[i]);
-      page->authors[i] = users[j];
-      continue;
-    }
-    users[nown] = users[i];
-    page->authors[i] = users[nown++];
+    if (j == nseen)
+      seen[nseen++] = users[i];
+    page->authors[i] = seen[j];
   }
-  msvc__page_own_authors(page, users, nown);
 }
 
 /* The page and its authors in one store read, when the resolver is the
- * local one over the same store and the store can: 1 when it did. */
+ * local one over the same store and the store can: the rows go straight
+ * into the page's memory. */
 static int read_with_authors(msvc_t *svc, const msvc_post_query_t *q,
-                             msvc_post_page_t *page, size_t *nrows, int *rc) {
-  msvc_user_t **users = NULL;
-  if (!svc->local_authors)
-    return 0;
-  *rc = msvc__users_alloc(q->limit, &users);
-  if (*rc == 0)
-    *rc =
-        msvc_store_post_list_authors(svc->store, q, page->posts, users, nrows);
-  if (*rc != 0) {
-    msvc_users_free(users, q->limit);
-    return 1;
-  }
-  page->count = *nrows < q->limit ? *nrows : q->limit - 1;
-  share_authors(page, users, q->limit);
-  return 1;
+                             msvc_post_page_t *page, size_t *nrows) {
+  msvc_page_sink_t sink;
+  int rc = msvc__page_sink_page(&sink, page, q->limit);
+  if (rc == 0)
+    rc = msvc__store_post_page(svc->store, q, &sink);
+  if (rc != 0)
+    return rc;
+  *nrows = sink.count;
+  msvc__page_truncate(page, *nrows < q->limit ? *nrows : q->limit - 1);
+  share_authors(page, sink.authors);
+  return 0;
+}
+
+/* The page, then its authors through the resolver. */
+static int read_then_resolve(msvc_t *svc, const msvc_call_t *call,
+                             const msvc_post_query_t *q, msvc_post_page_t *page,
+                             size_t *nrows) {
+  int rc = msvc__page_alloc(page, q->limit, 0, NULL);
+  if (rc == 0)
+    rc = msvc_store_post_list(svc->store, q, page->posts, nrows);
+  if (rc != 0)
+    return rc;
+  msvc__page_truncate(page, *nrows < q->limit ? *nrows : q->limit - 1);
+  return resolve_authors(svc, call, page);
 }
 
 static int read_page(msvc_t *svc, const msvc_call_t *call,
                      const msvc_post_query_t *q, msvc_post_page_t *page) {
-  size_t nrows = 0, limit = q->limit - 1;
-  int rc = msvc__posts_alloc(q->limit, &page->posts);
-  if (rc != 0)
-    return rc;
-  page->count = q->limit; /* every slot is freed on error */
-  page->authors = calloc(q->limit, sizeof(*page->authors));
-  if (page->authors == NULL)
-    return MSVC_ENOMEM;
-  if (read_with_authors(svc, q, page, &nrows, &rc)) {
-    if (rc != 0)
-      return rc;
-    drop_unused(page, q->limit);
-  } else {
-    rc = msvc_store_post_list(svc->store, q, page->posts, &nrows);
-    if (rc != 0)
-      return rc;
-    page->count = nrows < q->limit ? nrows : limit;
-    drop_unused(page, q->limit);
-    rc = resolve_authors(svc, call, page);
-  }
+  size_t nrows = 0;
+  int rc = svc->local_authors ? read_with_authors(svc, q, page, &nrows)
+                              : read_then_resolve(svc, call, q, page, &nrows);
   if (rc == 0)
-    rc = (page->next_cursor = next_cursor(page, nrows, limit)) != NULL
-             ? 0
-             : MSVC_ENOMEM;
+    set_next_cursor(page, nrows, q->limit - 1);
   return rc;
 }
 

@@ -3,7 +3,8 @@
  * Every record the public API hands out is made here, with the library's
  * current sizeof, which is what lets fields be appended to the structs:
  * callers and backends only ever see pointers.  Strings inside records come
- * from malloc() and are released with free(), backends' strings included.
+ * from malloc() and are released with free(), backends' strings included
+ * (pages, in page.c, hold theirs in an arena when they can).
  * Freeing functions accept NULL.
  */
 #include <stdlib.h>
@@ -133,60 +134,6 @@ void msvc_post_free(msvc_post_t *post) {
     return;
   msvc__post_reset(post);
   free(post);
-}
-
-void msvc__posts_free(msvc_post_t **posts, size_t n) {
-  if (posts == NULL)
-    return;
-  for (size_t i = 0; i < n; i++)
-    msvc_post_free(posts[i]);
-  free(posts);
-}
-
-int msvc__posts_alloc(size_t n, msvc_post_t ***out) {
-  msvc_post_t **posts = calloc(n ? n : 1, sizeof(*posts));
-  *out = NULL;
-  if (posts == NULL)
-    return MSVC_ENOMEM;
-  for (size_t i = 0; i < n; i++)
-    if (msvc_post_new(&posts[i]) != 0) {
-      msvc__posts_free(posts, i);
-      return MSVC_ENOMEM;
-    }
-  *out = posts;
-  return 0;
-}
-
-/* A page and, behind it, the distinct authors its entries point to: a
- * page of 20 posts by one author holds that author once. */
-typedef struct page_block {
-  msvc_post_page_t page;
-  msvc_user_t **owned; /* the distinct authors; page.authors points here */
-  size_t nowned;
-} page_block_t;
-
-msvc_post_page_t *msvc__page_new(void) {
-  page_block_t *b = calloc(1, sizeof(*b));
-  return b != NULL ? &b->page : NULL;
-}
-
-void msvc__page_own_authors(msvc_post_page_t *page, msvc_user_t **users,
-                            size_t n) {
-  page_block_t *b = (page_block_t *)page; /* page is the first member */
-  msvc_users_free(b->owned, b->nowned);
-  b->owned = users;
-  b->nowned = n;
-}
-
-void msvc_post_page_free(msvc_post_page_t *page) {
-  page_block_t *b = (page_block_t *)page;
-  if (page == NULL)
-    return;
-  msvc__posts_free(page->posts, page->count);
-  free(page->authors); /* its entries are b->owned's */
-  msvc_users_free(b->owned, b->nowned);
-  free(page->next_cursor);
-  free(b);
 }
 
 int msvc_session_new(msvc_session_t **out) {

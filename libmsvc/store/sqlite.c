@@ -936,18 +936,27 @@ static int bind_str(sqlite3_stmt *s, int i, const char *text) {
 
 /* Column i as a new string of exactly its bytes; NULL reads as "".  The
  * text is fetched before its length, the order SQLite documents as safe
- * (the length then counts the UTF-8 form the pointer shows). */
+ * (the length then counts the UTF-8 form the pointer shows), and a NULL
+ * pointer is told apart from no memory by the error code, as SQLite
+ * documents, so a column costs two calls. */
 static int col_str(sqlite3_stmt *s, int i, char **out) {
-  const char *t = "";
-  int n = 0;
-  if (sqlite3_column_type(s, i) != SQLITE_NULL) {
-    t = (const char *)sqlite3_column_text(s, i);
-    n = sqlite3_column_bytes(s, i);
-    if (t == NULL)
+  const char *t = (const char *)sqlite3_column_text(s, i);
+  size_t n = 0;
+  char *copy;
+  if (t == NULL) {
+    if (sqlite3_errcode(sqlite3_db_handle(s)) == SQLITE_NOMEM)
       return MSVC_ENOMEM;
+    t = "";
+  } else {
+    n = (size_t)sqlite3_column_bytes(s, i);
   }
-  *out = msvc__strndup(t, (size_t)n);
-  return *out != NULL ? 0 : MSVC_ENOMEM;
+  copy = malloc(n + 1);
+  if (copy == NULL)
+    return MSVC_ENOMEM;
+  memcpy(copy, t, n);
+  copy[n] = '\0';
+  *out = copy;
+  return 0;
 }
 
 /* Column i as an id; "" unless it is exactly 24 bytes. */
@@ -1616,39 +1625,49 @@ static int sqlite_caller_find(void *ctx, const char *user_id,
   return rc;
 }
 
-/* ---- a page with its authors ----------------------------------------------
- */
+/* ---- a page with its authors ------------------------------------------ */
 
-typedef struct page_rows {
-  msvc_post_t *const *posts;
-  msvc_user_t *const *authors;
-} page_rows_t;
+/* A borrowed column: its text (NULL for SQL NULL) and length, valid until
+ * the next step; -1 when SQLite ran out of memory converting it. */
+static int col_view(sqlite3_stmt *s, int i, const char **text, size_t *len) {
+  *text = (const char *)sqlite3_column_text(s, i);
+  *len = 0;
+  if (*text == NULL)
+    return sqlite3_errcode(sqlite3_db_handle(s)) == SQLITE_NOMEM ? -1 : 0;
+  *len = (size_t)sqlite3_column_bytes(s, i);
+  return 0;
+}
 
+/* A row of POST_AUTHOR_COLS, borrowed from the statement, into the sink,
+ * which copies it: no string is allocated here. */
 static int post_author_row(sqlite3_stmt *s, const void *out, size_t i) {
-  const page_rows_t *r = out;
-  msvc_user_t *u = r->authors[i];
-  int rc = post_from_row(s, r->posts[i]);
-  if (rc != 0 || sqlite3_column_type(s, AUTHOR_NAME) == SQLITE_NULL)
-    return rc; /* no such user: the slot stays empty */
-  memcpy(u->id, r->posts[i]->user_id, MSVC_ID_SIZE);
-  msvc__ascii_lower(u->id);
-  u->created_at = sqlite3_column_int64(s, AUTHOR_CREATED_AT);
-  u->updated_at = sqlite3_column_int64(s, AUTHOR_UPDATED_AT);
-  rc = col_str(s, AUTHOR_NAME, &u->name);
-  if (rc == 0)
-    rc = col_str(s, AUTHOR_EMAIL, &u->email);
-  if (rc != 0)
-    msvc__user_reset(u);
-  return rc;
+  msvc_page_row_t row = MSVC_PAGE_ROW_INIT;
+  (void)i;
+  row.id = (const char *)sqlite3_column_text(s, POST_ID);
+  row.user_id = (const char *)sqlite3_column_text(s, POST_USER_ID);
+  row.created_at = sqlite3_column_int64(s, POST_CREATED_AT);
+  row.updated_at = sqlite3_column_int64(s, POST_UPDATED_AT);
+  if (col_view(s, POST_TITLE, &row.title, &row.title_len) != 0 ||
+      col_view(s, POST_CONTENT, &row.content, &row.content_len) != 0)
+    return MSVC_ENOMEM;
+  row.has_author = sqlite3_column_type(s, AUTHOR_NAME) != SQLITE_NULL;
+  if (row.has_author) {
+    row.author_created_at = sqlite3_column_int64(s, AUTHOR_CREATED_AT);
+    row.author_updated_at = sqlite3_column_int64(s, AUTHOR_UPDATED_AT);
+    if (col_view(s, AUTHOR_NAME, &row.author_name, &row.author_name_len) != 0 ||
+        col_view(s, AUTHOR_EMAIL, &row.author_email, &row.author_email_len) !=
+            0)
+      return MSVC_ENOMEM;
+  }
+  return msvc_page_sink_add((msvc_page_sink_t *)out, &row);
 }
 
 static int sqlite_post_list_authors(void *ctx, const msvc_post_query_t *q,
-                                    msvc_post_t *const *out,
-                                    msvc_user_t *const *authors, size_t *nout) {
-  page_rows_t rows = {out, authors};
+                                    msvc_page_sink_t *sink) {
+  size_t got = 0;
   return read_page(ctx, q, MSVC__SQL_POST_LIST_AUTHORS,
-                   MSVC__SQL_POST_LIST_AUTHORS_BY_USER, &rows, post_author_row,
-                   nout);
+                   MSVC__SQL_POST_LIST_AUTHORS_BY_USER, sink, post_author_row,
+                   &got);
 }
 
 static const msvc_store_methods_t sqlite_methods = {

@@ -791,11 +791,25 @@ int msvc__store_has_post_list_authors(const msvc_store_t *s) {
   return s != NULL && METHOD(s, post_list_authors) != NULL;
 }
 
+int msvc__store_post_page(msvc_store_t *s, const msvc_post_query_t *q,
+                          msvc_page_sink_t *sink) {
+  int (*fn)(void *, const msvc_post_query_t *, msvc_page_sink_t *);
+  int rc;
+  if (s == NULL || sink == NULL || !query_ok(q) || sink->cap < q->limit)
+    return MSVC_EINVAL;
+  fn = METHOD(s, post_list_authors);
+  if (fn == NULL)
+    return MSVC_EUNSUPPORTED;
+  rc = fn(s->ctx, q, sink);
+  /* A backend that reports rows it never gave, or more than asked, is
+   * broken, not short of rows. */
+  return rc == 0 && sink->count > q->limit ? MSVC_ESTORE : rc;
+}
+
 int msvc_store_post_list_authors(msvc_store_t *s, const msvc_post_query_t *q,
                                  msvc_post_t *const *out,
                                  msvc_user_t *const *authors, size_t *nout) {
-  int (*fn)(void *, const msvc_post_query_t *, msvc_post_t *const *,
-            msvc_user_t *const *, size_t *);
+  msvc_page_sink_t sink;
   int rc;
   if (nout != NULL)
     *nout = 0;
@@ -805,22 +819,19 @@ int msvc_store_post_list_authors(msvc_store_t *s, const msvc_post_query_t *q,
   for (size_t i = 0; i < q->limit; i++)
     if (authors[i] == NULL)
       return MSVC_EINVAL;
-  fn = METHOD(s, post_list_authors);
-  if (fn == NULL)
-    return MSVC_EUNSUPPORTED;
   for (size_t i = 0; i < q->limit; i++) {
     msvc__post_reset(out[i]);
     msvc__user_reset(authors[i]);
   }
-  rc = fn(s->ctx, q, out, authors, nout);
-  if (rc == 0 && *nout > q->limit)
-    rc = MSVC_ESTORE;
+  msvc__page_sink_slots(&sink, out, authors, q->limit);
+  rc = msvc__store_post_page(s, q, &sink);
   if (rc != 0) {
     for (size_t i = 0; i < q->limit; i++) {
       msvc__post_reset(out[i]);
       msvc__user_reset(authors[i]);
     }
-    *nout = 0;
+    return rc;
   }
-  return rc;
+  *nout = sink.count;
+  return 0;
 }

@@ -4,9 +4,11 @@
  * msvc_errmsg() reports, and the base helpers (hex, random hex, mkdir -p,
  * trimmed copies).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +170,7 @@ static void test_errors_grow_and_clear(void) {
 
 static void test_records_zeroed(void) {
   msvc_user_t *u = NULL, **users = NULL;
-  msvc_post_t *p = NULL, **posts = NULL;
+  msvc_post_t *p = NULL;
   msvc_user_record_t *rec = NULL;
 
   CHECK_EQ_INT(msvc_user_new(&u), 0);
@@ -192,17 +194,158 @@ static void test_records_zeroed(void) {
   for (size_t i = 0; users != NULL && i < 4; i++)
     CHECK(users[i] != NULL && users[i]->name == NULL);
   msvc_users_free(users, 4);
-  CHECK_EQ_INT(msvc__posts_alloc(4, &posts), 0);
-  CHECK(posts != NULL);
-  for (size_t i = 0; posts != NULL && i < 4; i++)
-    CHECK(posts[i] != NULL && posts[i]->title == NULL);
-  msvc__posts_free(posts, 4);
   users = (msvc_user_t **)&users;
   CHECK_EQ_INT(msvc__users_alloc(0, &users), 0);
   msvc_users_free(users, 0);
-  posts = (msvc_post_t **)&posts;
-  CHECK_EQ_INT(msvc__posts_alloc(0, &posts), 0);
-  msvc__posts_free(posts, 0);
+}
+
+/* A page's slots: n posts (and n authors when asked), zeroed, distinct,
+ * authors NULL, the cursor "", all freed with the page, strings that a
+ * store put into slots past count included (LeakSanitizer checks). */
+static void test_records_page_block(void) {
+  for (int with = 0; with <= 1; with++) {
+    msvc_post_page_t *page = msvc__page_new();
+    msvc_user_t *const *users = NULL;
+    CHECK(page != NULL);
+    if (page == NULL)
+      return;
+    CHECK_EQ_STR(page->next_cursor, "");
+    CHECK_EQ_INT(msvc__page_alloc(page, 5, with, &users), 0);
+    CHECK((users != NULL) == (with == 1));
+    for (size_t i = 0; i < 5; i++) {
+      CHECK(page->posts[i] != NULL && page->posts[i]->title == NULL);
+      CHECK(page->authors[i] == NULL);
+      if (i > 0)
+        CHECK(page->posts[i] != page->posts[i - 1]);
+      if (users != NULL)
+        CHECK(users[i] != NULL && users[i]->name == NULL &&
+              (void *)users[i] != (void *)page->posts[i]);
+    }
+    page->posts[4]->title = strdup("past the count");
+    if (users != NULL)
+      users[3]->name = strdup("an author");
+    page->count = 2;
+    msvc__page_set_cursor(page, "abc");
+    CHECK_EQ_STR(page->next_cursor, "abc");
+    msvc_post_page_free(page);
+  }
+  {
+    msvc_post_page_t *page = msvc__page_new();
+    CHECK(page != NULL);
+    if (page != NULL)
+      CHECK_EQ_INT(msvc__page_alloc(page, 0, 0, NULL), MSVC_EINVAL);
+    msvc_post_page_free(page);
+  }
+}
+
+/* msvc_id_valid (eight bytes at a time inside) against isxdigit for
+ * every byte value at every position, and for lengths around 24. */
+static void test_records_id_valid(void) {
+  char id[32];
+  int wrong = 0;
+  for (int pos = 0; pos < MSVC_ID_LEN; pos++)
+    for (int c = 0; c < 256; c++) {
+      memset(id, 'a', sizeof(id));
+      id[pos] = (char)c;
+      if (msvc_id_valid(id, MSVC_ID_LEN) != (isxdigit(c) ? 1 : 0))
+        wrong++;
+    }
+  CHECK_EQ_INT(wrong, 0);
+  memcpy(id, "0123456789ABCDEFabcdef01", MSVC_ID_LEN);
+  CHECK_EQ_INT(msvc_id_valid(id, MSVC_ID_LEN), 1);
+  CHECK_EQ_INT(msvc_id_valid(id, MSVC_ID_LEN - 1), 0);
+  CHECK_EQ_INT(msvc_id_valid(id, MSVC_ID_LEN + 1), 0);
+  CHECK_EQ_INT(msvc_id_valid(NULL, MSVC_ID_LEN), 0);
+}
+
+/* A row as a backend hands it: counted strings that are not
+ * NUL-terminated (they end inside a longer buffer). */
+static msvc_page_row_t sample_row(const char *buf, int has_author) {
+  msvc_page_row_t row = MSVC_PAGE_ROW_INIT;
+  row.id = "0123456789abcdef01234567trailing";
+  row.user_id = "fedcba9876543210fedcba98";
+  row.title = buf;
+  row.title_len = 5; /* "title" of "title-and-more" */
+  row.content = buf + 6;
+  row.content_len = 3; /* "and" */
+  row.created_at = 10;
+  row.updated_at = 20;
+  row.has_author = has_author;
+  row.author_name = "Ada Lovelace";
+  row.author_name_len = 3;
+  row.author_email = NULL; /* reads as "" */
+  row.author_email_len = 7;
+  row.author_created_at = 1;
+  row.author_updated_at = 2;
+  return row;
+}
+
+/* The sink copies rows into a page's arena or into caller slots, checks
+ * its arguments, and never writes past its capacity. */
+static void test_records_page_sink(void) {
+  static const char buf[] = "title-and-more";
+  static char big[20000];
+  msvc_post_page_t *page = msvc__page_new();
+  msvc_page_sink_t sink;
+  msvc_page_row_t row = sample_row(buf, 1), odd = sample_row(buf, 0);
+  CHECK(page != NULL);
+  if (page == NULL)
+    return;
+  CHECK_EQ_INT(msvc__page_sink_page(&sink, page, 3), 0);
+  CHECK_EQ_INT(msvc_page_sink_add(NULL, &row), MSVC_EINVAL);
+  CHECK_EQ_INT(msvc_page_sink_add(&sink, NULL), MSVC_EINVAL);
+  odd.size = offsetof(msvc_page_row_t, author_updated_at);
+  CHECK_EQ_INT(msvc_page_sink_add(&sink, &odd), MSVC_EINVAL);
+  CHECK_EQ_INT(sink.count, 0);
+  CHECK_EQ_INT(msvc_page_sink_add(&sink, &row), 0);
+  CHECK_EQ_STR(page->posts[0]->id, "0123456789abcdef01234567");
+  CHECK_EQ_STR(page->posts[0]->user_id, "fedcba9876543210fedcba98");
+  CHECK_EQ_STR(page->posts[0]->title, "title");
+  CHECK_EQ_STR(page->posts[0]->content, "and");
+  CHECK_EQ_INT(page->posts[0]->updated_at, 20);
+  CHECK_EQ_STR(sink.authors[0]->id, "fedcba9876543210fedcba98");
+  CHECK_EQ_STR(sink.authors[0]->name, "Ada");
+  CHECK_EQ_STR(sink.authors[0]->email, "");
+  CHECK_EQ_INT(sink.authors[0]->updated_at, 2);
+  /* no author, odd ids, no strings, a string bigger than a chunk */
+  odd = sample_row(buf, 0);
+  odd.id = "0123";
+  odd.user_id = "0123456789abcdef0123456g";
+  odd.title = NULL;
+  memset(big, 'x', sizeof(big) - 1);
+  odd.content = big;
+  odd.content_len = sizeof(big) - 1;
+  CHECK_EQ_INT(msvc_page_sink_add(&sink, &odd), 0);
+  CHECK_EQ_STR(page->posts[1]->id, "");
+  CHECK_EQ_STR(page->posts[1]->user_id, "");
+  CHECK_EQ_STR(page->posts[1]->title, "");
+  CHECK(page->posts[1]->content != NULL &&
+        strlen(page->posts[1]->content) == sizeof(big) - 1);
+  CHECK(sink.authors[1]->id[0] == '\0' && sink.authors[1]->name == NULL);
+  CHECK_EQ_INT(msvc_page_sink_add(&sink, &row), 0);
+  CHECK_EQ_INT(msvc_page_sink_add(&sink, &row), MSVC_EINVAL); /* full */
+  CHECK_EQ_INT(sink.count, 3);
+  msvc__page_truncate(page, 2);
+  CHECK(page->count == 2 && page->posts[2] == NULL);
+  CHECK_EQ_STR(page->posts[0]->title, "title"); /* the arena stays */
+  msvc_post_page_free(page);
+
+  /* over caller slots: every string its own allocation */
+  {
+    msvc_post_t *post = NULL;
+    msvc_user_t *user = NULL;
+    CHECK_EQ_INT(msvc_post_new(&post), 0);
+    CHECK_EQ_INT(msvc_user_new(&user), 0);
+    if (post == NULL || user == NULL)
+      return;
+    msvc__page_sink_slots(&sink, &post, &user, 1);
+    CHECK_EQ_INT(msvc_page_sink_add(&sink, &row), 0);
+    CHECK_EQ_INT(msvc_page_sink_add(&sink, &row), MSVC_EINVAL);
+    CHECK_EQ_STR(post->content, "and");
+    CHECK_EQ_STR(user->name, "Ada");
+    msvc_post_free(post); /* ASan: these strings are malloc'd */
+    msvc_user_free(user);
+  }
 }
 
 static void test_records_set_and_dup(void) {
@@ -252,7 +395,6 @@ static void test_records_null(void) {
   msvc_users_free(NULL, 0);
   msvc_users_free(NULL, 5);
   msvc_post_page_free(NULL);
-  msvc__posts_free(NULL, 5);
 
   CHECK_EQ_INT(msvc_user_new(&u), 0);
   if (u == NULL)
@@ -683,6 +825,9 @@ int main(void) {
   RUN(test_errors_null);
   RUN(test_errors_grow_and_clear);
   RUN(test_records_zeroed);
+  RUN(test_records_page_block);
+  RUN(test_records_id_valid);
+  RUN(test_records_page_sink);
   RUN(test_records_set_and_dup);
   RUN(test_records_null);
   RUN(test_call_context);

@@ -368,9 +368,14 @@ static void check_v1_users(msvc_store_t *s, char ids[][MSVC_ID_SIZE]) {
 static void check_v1_posts(msvc_store_t *s, char ids[][MSVC_ID_SIZE],
                            char posts[][MSVC_ID_SIZE]) {
   msvc_post_query_t q = {.limit = MSVC_LIST_MAX_LIMIT};
+  msvc_post_page_t *block = msvc__page_new();
   msvc_post_t **page = NULL;
   size_t n = 0;
-  CHECK_EQ_INT(msvc__posts_alloc(q.limit, &page), 0);
+  CHECK(block != NULL);
+  if (block == NULL)
+    return;
+  CHECK_EQ_INT(msvc__page_alloc(block, q.limit, 0, NULL), 0);
+  page = block->posts;
   CHECK_EQ_INT(msvc_store_post_list(s, &q, page, &n), 0);
   CHECK_EQ_INT(n, V1_POSTS);
   for (size_t i = 0; i < n && i < V1_POSTS; i++) {
@@ -386,7 +391,7 @@ static void check_v1_posts(msvc_store_t *s, char ids[][MSVC_ID_SIZE],
   }
   CHECK_EQ_INT(msvc_store_post_find(s, posts[3], page[0]), 0);
   CHECK_EQ_STR(page[0]->title, "v1 post 3");
-  msvc__posts_free(page, q.limit);
+  msvc_post_page_free(block);
 }
 
 static void check_v1_sessions(msvc_store_t *s, const char *user_id);

@@ -46,8 +46,36 @@ void msvc__set_error(char *errbuf, size_t errlen, const char *fmt, ...)
 
 /* The value of one hex digit (either case), or -1. */
 int msvc__hex_value(char c);
-/* 1 when all n bytes of s are hex digits (either case), else 0. */
-int msvc__hex_digits(const char *s, size_t n);
+/* 1 when all n bytes of s are hex digits (either case), else 0.  Eight
+ * bytes at a time (SWAR), inline, for the ids every response carries: for
+ * bytes below 0x80, x + (0x80 - lo) has its high bit set exactly when
+ * x >= lo, and no byte carries into the next, so a range test is two adds
+ * and a mask; OR-ing 0x20 folds 'A'..'F' onto 'a'..'f' (and nothing else
+ * onto them). */
+#define MSVC__ONES UINT64_C(0x0101010101010101)
+#define MSVC__HIGHS UINT64_C(0x8080808080808080)
+static inline uint64_t msvc__bytes_in_range(uint64_t w, unsigned lo,
+                                            unsigned hi) {
+  return (w + MSVC__ONES * (0x80 - lo)) & ~(w + MSVC__ONES * (0x7f - hi)) &
+         MSVC__HIGHS;
+}
+static inline int msvc__hex_digits(const char *s, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    if ((w & MSVC__HIGHS) ||
+        (msvc__bytes_in_range(w, '0', '9') |
+         msvc__bytes_in_range(w | MSVC__ONES * 0x20, 'a', 'f')) != MSVC__HIGHS)
+      return 0;
+  }
+  for (; i < n; i++)
+    if (msvc__hex_value(s[i]) < 0)
+      return 0;
+  return 1;
+}
+/* Lower-cases n hex digits in place. */
+void msvc__hex_lower(char *s, size_t n);
 /* Writes 2n lowercase hex digits and a NUL into out[2n+1]. */
 void msvc__hex_encode(const void *in, size_t n, char *out);
 /* Decodes 2n hex digits of in into out[n]; 0, or -1 at a non-digit. */
@@ -212,13 +240,14 @@ struct msvc_page_sink {
   msvc_user_t *const *authors;
   size_t cap, count;
   msvc_post_page_t *page; /* NULL: over caller slots */
+  int no_authors;         /* the rows' authors are not wanted */
 };
 void msvc__page_sink_slots(msvc_page_sink_t *sink, msvc_post_t *const *posts,
                            msvc_user_t *const *authors, size_t cap);
-/* Gives a new page n slots with authors (msvc__page_alloc) and aims sink
- * at them; 0, MSVC_EINVAL or MSVC_ENOMEM. */
+/* Gives a new page n slots (msvc__page_alloc: with authors unless
+ * no_authors) and aims sink at them; 0, MSVC_EINVAL or MSVC_ENOMEM. */
 int msvc__page_sink_page(msvc_page_sink_t *sink, msvc_post_page_t *page,
-                         size_t n);
+                         size_t n, int no_authors);
 /* post_list_authors into sink, whose rows stay where they are on error
  * too (the sink's owner frees them).  MSVC_EUNSUPPORTED without it. */
 int msvc__store_post_page(msvc_store_t *s, const msvc_post_query_t *q,

@@ -120,6 +120,9 @@ typedef struct msvc_page_sink msvc_page_sink_t;
  * author_updated_at, or a row past q->limit; MSVC_ENOMEM. */
 MSVC_EXTERN int msvc_page_sink_add(msvc_page_sink_t *sink,
                                    const msvc_page_row_t *row);
+/* 1 when the rows' authors are wanted, 0 when they are not (or sink is
+ * NULL). */
+MSVC_EXTERN int msvc_page_sink_wants_authors(const msvc_page_sink_t *sink);
 
 typedef struct msvc_store_methods {
   int version;      /* MSVC_STORE_VERSION when the table was written */
@@ -213,7 +216,10 @@ typedef struct msvc_store_methods {
    * each row, newest first and at most q->limit of them, to
    * msvc_page_sink_add(sink, row), which copies it: row strings are only
    * borrowed for that call, so they can point into a driver's buffers.
-   * A failing msvc_page_sink_add's code is the method's to return. */
+   * A failing msvc_page_sink_add's code is the method's to return.  When
+   * msvc_page_sink_wants_authors(sink) is 0 (the library's resolver is
+   * not this store), rows may come without their authors (has_author 0)
+   * and the backend can skip reading users. */
   int (*post_list_authors)(void *ctx, const msvc_post_query_t *q,
                            msvc_page_sink_t *sink);
   /* Methods of later versions are appended here. */

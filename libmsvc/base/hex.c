@@ -17,35 +17,18 @@ int msvc__hex_value(char c) {
   return -1;
 }
 
-/* Eight bytes at a time (SWAR), for the ids every response carries.  For
- * bytes below 0x80, x + (0x80 - lo) has its high bit set exactly when
- * x >= lo, and no byte carries into the next, so a range test is two adds
- * and a mask; OR-ing 0x20 folds 'A'..'F' onto 'a'..'f' (and nothing else
- * onto them). */
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-static uint64_t in_range(uint64_t w, unsigned lo, unsigned hi) {
-  return (w + ONES * (0x80 - lo)) & ~(w + ONES * (0x7f - hi)) & HIGHS;
-}
-
-static int hex_word(uint64_t w) {
-  if (w & HIGHS)
-    return 0;
-  return (in_range(w, '0', '9') | in_range(w | ONES * 0x20, 'a', 'f')) == HIGHS;
-}
-
-int msvc__hex_digits(const char *s, size_t n) {
+void msvc__hex_lower(char *s, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     memcpy(&w, s + i, 8);
-    if (!hex_word(w))
-      return 0;
+    /* in a hex digit, 0x40 marks a letter, and 0x20 its lower case */
+    w |= (w & MSVC__ONES * 0x40) >> 1;
+    memcpy(s + i, &w, 8);
   }
   for (; i < n; i++)
-    if (msvc__hex_value(s[i]) < 0)
-      return 0;
-  return 1;
+    if (s[i] >= 'A' && s[i] <= 'F')
+      s[i] = (char)(s[i] - 'A' + 'a');
 }
 
 void msvc__hex_encode(const void *in, size_t n, char *out) {

@@ -13,13 +13,22 @@
 
 #include "domain/service_internal.h"
 
+/* Two ids are the same: the last eight digits (an ObjectId's counter,
+ * where ids made in one second differ) are compared first, as a word. */
+static int same_id(const char *a, const char *b) {
+  uint64_t x, y;
+  memcpy(&x, a + MSVC_ID_LEN - 8, 8);
+  memcpy(&y, b + MSVC_ID_LEN - 8, 8);
+  return x == y && strcmp(a, b) == 0;
+}
+
 /* The distinct author ids of posts[0..n) into uniq; returns the count. */
 static size_t distinct_authors(msvc_post_t *const *posts, size_t n,
                                msvc_id_t *uniq) {
   size_t nuniq = 0;
   for (size_t i = 0; i < n; i++) {
     size_t j = 0;
-    while (j < nuniq && strcmp(uniq[j].hex, posts[i]->user_id) != 0)
+    while (j < nuniq && !same_id(uniq[j].hex, posts[i]->user_id))
       j++;
     if (j == nuniq)
       memcpy(uniq[nuniq++].hex, posts[i]->user_id, MSVC_ID_SIZE);
@@ -34,7 +43,7 @@ static void place_authors(msvc_post_t *const *posts, size_t n,
                           size_t nuniq, msvc_user_t **authors) {
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < nuniq; j++)
-      if (users[j]->id[0] && strcmp(uniq[j].hex, posts[i]->user_id) == 0) {
+      if (users[j]->id[0] && same_id(uniq[j].hex, posts[i]->user_id)) {
         authors[i] = users[j];
         break;
       }
@@ -166,15 +175,6 @@ static void set_next_cursor(msvc_post_page_t *page, size_t nrows,
   msvc__page_set_cursor(page, buf);
 }
 
-/* Two ids are the same: the last eight digits (an ObjectId's counter,
- * where ids made in one second differ) are compared first, as a word. */
-static int same_id(const char *a, const char *b) {
-  uint64_t x, y;
-  memcpy(&x, a + MSVC_ID_LEN - 8, 8);
-  memcpy(&y, b + MSVC_ID_LEN - 8, 8);
-  return x == y && strcmp(a, b) == 0;
-}
-
 /* The page's authors as read with its posts (users[i] for posts[i]):
  * entries by one author share the first slot read for them. */
 static void share_authors(msvc_post_page_t *page, msvc_user_t *const *users) {
@@ -192,24 +192,28 @@ static void share_authors(msvc_post_page_t *page, msvc_user_t *const *users) {
   }
 }
 
-/* The page and its authors in one store read, when the resolver is the
- * local one over the same store and the store can: the rows go straight
- * into the page's memory. */
-static int read_with_authors(msvc_t *svc, const msvc_post_query_t *q,
-                             msvc_post_page_t *page, size_t *nrows) {
+/* The page read into its own memory (the store's page sink), with its
+ * authors in the same read when the resolver is the local one over the
+ * same store, else through the resolver afterwards. */
+static int read_into_page(msvc_t *svc, const msvc_call_t *call,
+                          const msvc_post_query_t *q, msvc_post_page_t *page,
+                          size_t *nrows) {
   msvc_page_sink_t sink;
-  int rc = msvc__page_sink_page(&sink, page, q->limit);
+  int rc = msvc__page_sink_page(&sink, page, q->limit, !svc->local_authors);
   if (rc == 0)
     rc = msvc__store_post_page(svc->store, q, &sink);
   if (rc != 0)
     return rc;
   *nrows = sink.count;
   msvc__page_truncate(page, *nrows < q->limit ? *nrows : q->limit - 1);
+  if (!svc->local_authors)
+    return resolve_authors(svc, call, page);
   share_authors(page, sink.authors);
   return 0;
 }
 
-/* The page, then its authors through the resolver. */
+/* The page through a store's post_list, then its authors through the
+ * resolver. */
 static int read_then_resolve(msvc_t *svc, const msvc_call_t *call,
                              const msvc_post_query_t *q, msvc_post_page_t *page,
                              size_t *nrows) {
@@ -225,8 +229,8 @@ static int read_then_resolve(msvc_t *svc, const msvc_call_t *call,
 static int read_page(msvc_t *svc, const msvc_call_t *call,
                      const msvc_post_query_t *q, msvc_post_page_t *page) {
   size_t nrows = 0;
-  int rc = svc->local_authors ? read_with_authors(svc, q, page, &nrows)
-                              : read_then_resolve(svc, call, q, page, &nrows);
+  int rc = svc->page_sink ? read_into_page(svc, call, q, page, &nrows)
+                          : read_then_resolve(svc, call, q, page, &nrows);
   if (rc == 0)
     set_next_cursor(page, nrows, q->limit - 1);
   return rc;

@@ -169,15 +169,20 @@ void msvc__page_sink_slots(msvc_page_sink_t *sink, msvc_post_t *const *posts,
 }
 
 int msvc__page_sink_page(msvc_page_sink_t *sink, msvc_post_page_t *page,
-                         size_t n) {
+                         size_t n, int no_authors) {
   msvc_user_t *const *users = NULL;
-  int rc = msvc__page_alloc(page, n, 1, &users);
+  int rc = msvc__page_alloc(page, n, !no_authors, &users);
   if (rc != 0)
     return rc;
   msvc__page_sink_slots(sink, page->posts, users, n);
   sink->page = page;
+  sink->no_authors = no_authors;
   block_of(page)->arena_strings = 1;
   return 0;
+}
+
+int msvc_page_sink_wants_authors(const msvc_page_sink_t *sink) {
+  return sink != NULL && !sink->no_authors;
 }
 
 /* An id of exactly 24 hex digits (no NUL needed after them), else "".
@@ -205,14 +210,14 @@ static size_t text_len(const char *s, size_t n) {
   return s != NULL ? n : 0;
 }
 
-/* The row's strings in one carve of the arena. */
+/* The row's strings (its author's too when u is not NULL) in one carve of
+ * the arena. */
 static int arena_texts(page_block_t *b, const msvc_page_row_t *r,
                        msvc_post_t *p, msvc_user_t *u) {
   size_t tl = text_len(r->title, r->title_len);
   size_t cl = text_len(r->content, r->content_len);
-  size_t nl = r->has_author ? text_len(r->author_name, r->author_name_len) : 0;
-  size_t el =
-      r->has_author ? text_len(r->author_email, r->author_email_len) : 0;
+  size_t nl = u != NULL ? text_len(r->author_name, r->author_name_len) : 0;
+  size_t el = u != NULL ? text_len(r->author_email, r->author_email_len) : 0;
   char *at;
   if (tl > SIZE_MAX / 8 || cl > SIZE_MAX / 8 || nl > SIZE_MAX / 8 ||
       el > SIZE_MAX / 8)
@@ -222,7 +227,7 @@ static int arena_texts(page_block_t *b, const msvc_page_row_t *r,
     return MSVC_ENOMEM;
   at = put_text(at, r->title, tl, &p->title);
   at = put_text(at, r->content, cl, &p->content);
-  if (r->has_author) {
+  if (u != NULL) {
     at = put_text(at, r->author_name, nl, &u->name);
     put_text(at, r->author_email, el, &u->email);
   }
@@ -240,9 +245,9 @@ static int malloc_texts(const msvc_page_row_t *r, msvc_post_t *p,
   int rc = dup_text(r->title, r->title_len, &p->title);
   if (rc == 0)
     rc = dup_text(r->content, r->content_len, &p->content);
-  if (rc == 0 && r->has_author)
+  if (rc == 0 && u != NULL)
     rc = dup_text(r->author_name, r->author_name_len, &u->name);
-  if (rc == 0 && r->has_author)
+  if (rc == 0 && u != NULL)
     rc = dup_text(r->author_email, r->author_email_len, &u->email);
   return rc;
 }
@@ -256,7 +261,8 @@ int msvc_page_sink_add(msvc_page_sink_t *sink, const msvc_page_row_t *row) {
                       sizeof(row->author_updated_at))
     return MSVC_EINVAL;
   p = sink->posts[sink->count];
-  u = sink->authors[sink->count];
+  /* u NULL: no author, or none wanted (there may be no slot for one) */
+  u = row->has_author && !sink->no_authors ? sink->authors[sink->count] : NULL;
   rc = sink->page != NULL ? arena_texts(block_of(sink->page), row, p, u)
                           : malloc_texts(row, p, u);
   if (rc != 0)
@@ -265,7 +271,7 @@ int msvc_page_sink_add(msvc_page_sink_t *sink, const msvc_page_row_t *row) {
   copy_id(p->user_id, row->user_id);
   p->created_at = row->created_at;
   p->updated_at = row->updated_at;
-  if (row->has_author) {
+  if (u != NULL) {
     memcpy(u->id, p->user_id, MSVC_ID_SIZE);
     u->created_at = row->author_created_at;
     u->updated_at = row->author_updated_at;

@@ -152,6 +152,8 @@ static int open_parts(msvc_t *svc, const msvc_options_t *opts, char *errbuf,
     rc = open_store(svc, opts, errbuf, errlen);
   if (rc == 0)
     rc = open_resolver(svc, opts);
+  if (rc == 0)
+    svc->page_sink = msvc__store_has_post_list_authors(svc->store);
   /* Sessions need a store that keeps them (a version 3 table). */
   svc->sessions = opts->sessions && msvc_store_has_sessions(svc->store);
   return rc;

@@ -47,8 +47,9 @@ struct msvc {
   int owns_store;
   msvc_resolver_t *resolver;
   int owns_resolver;
-  int local_authors; /* the resolver is the local one over `store`: a page
-                        may read its authors with its posts */
+  int page_sink;     /* the store reads pages into a page sink (table v5) */
+  int local_authors; /* ... and the resolver is the local one over `store`:
+                        a page may read its authors with its posts */
   unsigned char *service_secret; /* owned copy */
   msvc__keyring_t *keys;
   msvc__token_cache_t *verified; /* tokens already verified, until exp */

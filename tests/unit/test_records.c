@@ -256,6 +256,21 @@ static void test_records_id_valid(void) {
   CHECK_EQ_INT(msvc_id_valid(id, MSVC_ID_LEN - 1), 0);
   CHECK_EQ_INT(msvc_id_valid(id, MSVC_ID_LEN + 1), 0);
   CHECK_EQ_INT(msvc_id_valid(NULL, MSVC_ID_LEN), 0);
+  /* msvc__hex_lower: every hex digit at every position, 26 long so the
+   * byte-at-a-time tail runs too */
+  for (int pos = 0; pos < 26; pos++)
+    for (const char *d = "0123456789abcdefABCDEF"; *d; d++) {
+      char got[27], want[27];
+      memset(got, 'C', 26);
+      got[pos] = *d;
+      got[26] = '\0';
+      for (int i = 0; i < 27; i++)
+        want[i] = (char)tolower((unsigned char)got[i]);
+      msvc__hex_lower(got, 26);
+      if (strcmp(got, want) != 0)
+        wrong++;
+    }
+  CHECK_EQ_INT(wrong, 0);
 }
 
 /* A row as a backend hands it: counted strings that are not
@@ -291,7 +306,9 @@ static void test_records_page_sink(void) {
   CHECK(page != NULL);
   if (page == NULL)
     return;
-  CHECK_EQ_INT(msvc__page_sink_page(&sink, page, 3), 0);
+  CHECK_EQ_INT(msvc__page_sink_page(&sink, page, 3, 0), 0);
+  CHECK_EQ_INT(msvc_page_sink_wants_authors(&sink), 1);
+  CHECK_EQ_INT(msvc_page_sink_wants_authors(NULL), 0);
   CHECK_EQ_INT(msvc_page_sink_add(NULL, &row), MSVC_EINVAL);
   CHECK_EQ_INT(msvc_page_sink_add(&sink, NULL), MSVC_EINVAL);
   odd.size = offsetof(msvc_page_row_t, author_updated_at);
@@ -328,6 +345,20 @@ static void test_records_page_sink(void) {
   msvc__page_truncate(page, 2);
   CHECK(page->count == 2 && page->posts[2] == NULL);
   CHECK_EQ_STR(page->posts[0]->title, "title"); /* the arena stays */
+  msvc_post_page_free(page);
+
+  /* a page without author slots: an author given anyway is dropped */
+  page = msvc__page_new();
+  CHECK(page != NULL);
+  if (page == NULL)
+    return;
+  CHECK_EQ_INT(msvc__page_sink_page(&sink, page, 2, 1), 0);
+  CHECK_EQ_INT(msvc_page_sink_wants_authors(&sink), 0);
+  CHECK(sink.authors == NULL);
+  CHECK_EQ_INT(msvc_page_sink_add(&sink, &row), 0);
+  CHECK_EQ_STR(page->posts[0]->title, "title");
+  CHECK(page->authors[0] == NULL);
+  msvc__page_truncate(page, 1);
   msvc_post_page_free(page);
 
   /* over caller slots: every string its own allocation */

@@ -275,7 +275,8 @@ enum { LK_FAILED = 0, LK_FOUND, LK_ABSENT };
 typedef struct lookup {
   char id[MSVC_ID_SIZE]; /* lower-case */
   int state;
-  msvc_user_t user; /* when LK_FOUND (internal: the library's own sizeof) */
+  msvc_user_t user;    /* when LK_FOUND (internal: the library's own sizeof) */
+  msvc_user_t *placed; /* the answer slot user's strings moved to */
 } lookup_t;
 
 /* Lower-cases a valid id into key; 0 when it is not an id. */
@@ -284,7 +285,7 @@ static int id_key(const char *hex, char key[MSVC_ID_SIZE]) {
   if (!msvc_id_valid(hex, len))
     return 0;
   memcpy(key, hex, MSVC_ID_SIZE);
-  msvc__ascii_lower(key);
+  msvc__hex_lower(key, MSVC_ID_LEN);
   return 1;
 }
 
@@ -292,24 +293,42 @@ static int lookup_cmp(const void *a, const void *b) {
   return strcmp(((const lookup_t *)a)->id, ((const lookup_t *)b)->id);
 }
 
+static int key_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static lookup_t *lookup_find(lookup_t *lk, size_t n, const char *key) {
   return bsearch(key, lk, n, sizeof(*lk), lookup_cmp);
 }
 
-/* The distinct valid ids of ids[0..n), sorted; *lk owned by the caller. */
+/* The distinct valid ids of ids[0..n), sorted; *lk owned by the caller.
+ * Pointers to the keys are sorted, not the lookups (whose users make them
+ * large to move). */
 static int lookups_make(const msvc_id_t *ids, size_t n, lookup_t **lk,
                         size_t *m) {
+  char(*keys)[MSVC_ID_SIZE] = malloc((n ? n : 1) * sizeof(*keys));
+  const char **order = malloc((n ? n : 1) * sizeof(*order));
   size_t k = 0;
   *lk = calloc(n ? n : 1, sizeof(**lk));
   *m = 0;
-  if (*lk == NULL)
+  if (keys == NULL || order == NULL || *lk == NULL) {
+    free(keys);
+    free(order);
+    free(*lk);
+    *lk = NULL;
     return MSVC_ENOMEM;
+  }
   for (size_t i = 0; i < n; i++)
-    k += id_key(ids[i].hex, (*lk)[k].id);
-  qsort(*lk, k, sizeof(**lk), lookup_cmp);
+    if (id_key(ids[i].hex, keys[k])) {
+      order[k] = keys[k];
+      k++;
+    }
+  qsort(order, k, sizeof(*order), key_cmp);
   for (size_t i = 0; i < k; i++)
-    if (*m == 0 || strcmp((*lk)[*m - 1].id, (*lk)[i].id) != 0)
-      memmove((*lk)[(*m)++].id, (*lk)[i].id, MSVC_ID_SIZE);
+    if (*m == 0 || strcmp((*lk)[*m - 1].id, order[i]) != 0)
+      memcpy((*lk)[(*m)++].id, order[i], MSVC_ID_SIZE);
+  free(keys);
+  free(order);
   return 0;
 }
 
@@ -317,6 +336,23 @@ static void lookups_free(lookup_t *lk, size_t m) {
   for (size_t i = 0; i < m; i++)
     msvc__user_reset(&lk[i].user);
   free(lk);
+}
+
+/* Fills *out from a found lookup.  The first slot takes the lookup's
+ * strings (no copy: a page's authors are distinct, so that is the only
+ * one); a repeated id gets a copy of that slot's. */
+static int place_one(lookup_t *l, const char *key, msvc_user_t *out) {
+  if (l->placed != NULL)
+    return msvc_user_set(out, key, l->placed->name, l->placed->email, 0, 0);
+  if (l->user.name == NULL || l->user.email == NULL)
+    return msvc_user_set(out, key, l->user.name, l->user.email, 0, 0);
+  msvc__user_reset(out);
+  memcpy(out->id, key, MSVC_ID_SIZE);
+  out->name = l->user.name;
+  out->email = l->user.email;
+  l->user.name = l->user.email = NULL;
+  l->placed = out;
+  return 0;
 }
 
 /* Fills out[i] from the lookup of ids[i], under ids[i] lower-cased.
@@ -334,7 +370,7 @@ static int place(const msvc_id_t *ids, size_t n, lookup_t *lk, size_t m,
       failed = 1;
       continue;
     }
-    if (msvc_user_set(out[i], key, l->user.name, l->user.email, 0, 0) != 0) {
+    if (place_one(l, key, out[i]) != 0) {
       for (size_t j = 0; j < n; j++)
         if (out[j] != NULL)
           msvc__user_reset(out[j]);

@@ -255,8 +255,8 @@ static const char *const session_col_names[SESSION_NCOLS] = {
 static const char *const event_stats_col_names[2] = {"count", "latest"};
 
 /* Listing uses a row-value comparison, which SQLite turns into a range on
- * the (created_at DESC, id DESC) index.  Without a cursor the statement is
- * bound to (INT64_MAX, "g"): every id is hex, so sorts below "g".  Inserts
+ * the (created_at DESC, id DESC) index; the first page, without a cursor,
+ * has statements of its own, without the comparison.  Inserts
  * list their columns with the SELECTs' macros, so parameter ?N is column
  * N - 1 of that list. */
 static const char *const sql_text[MSVC__SQL_COUNT] = {
@@ -343,6 +343,22 @@ static const char *const sql_text[MSVC__SQL_COUNT] = {
     [MSVC__SQL_EVENT_PRUNE] =
         "DELETE FROM \"Event\" WHERE id IN (SELECT id FROM \"Event\""
         " WHERE expires_at <= ?1 LIMIT 100)",
+    /* The first page of each listing, without the position: the same
+     * index range from its start, and no row-value test on every row
+     * (SQLite re-checks (created_at, id) < (?1, ?2) per row even when it
+     * bounds the range with it).  The first page is the one clients read
+     * most. */
+    [MSVC__SQL_POST_LIST_FIRST] = "SELECT " POST_COLS " FROM \"Post\""
+                                  " ORDER BY created_at DESC, id DESC LIMIT ?3",
+    [MSVC__SQL_POST_LIST_BY_USER_FIRST] =
+        "SELECT " POST_COLS " FROM \"Post\" WHERE user_id = ?4"
+        " ORDER BY created_at DESC, id DESC LIMIT ?3",
+    [MSVC__SQL_POST_LIST_AUTHORS_FIRST] =
+        "SELECT " POST_AUTHOR_COLS POST_AUTHOR_FROM
+        " ORDER BY p.created_at DESC, p.id DESC LIMIT ?3",
+    [MSVC__SQL_POST_LIST_AUTHORS_BY_USER_FIRST] =
+        "SELECT " POST_AUTHOR_COLS POST_AUTHOR_FROM " WHERE p.user_id = ?4"
+        " ORDER BY p.created_at DESC, p.id DESC LIMIT ?3",
 };
 
 /* The result columns each statement's reader expects (none listed for
@@ -365,6 +381,12 @@ static const struct {
     [MSVC__SQL_POST_LIST_AUTHORS] = {post_author_col_names, POST_AUTHOR_NCOLS},
     [MSVC__SQL_POST_LIST_AUTHORS_BY_USER] = {post_author_col_names,
                                              POST_AUTHOR_NCOLS},
+    [MSVC__SQL_POST_LIST_FIRST] = {post_col_names, POST_NCOLS},
+    [MSVC__SQL_POST_LIST_BY_USER_FIRST] = {post_col_names, POST_NCOLS},
+    [MSVC__SQL_POST_LIST_AUTHORS_FIRST] = {post_author_col_names,
+                                           POST_AUTHOR_NCOLS},
+    [MSVC__SQL_POST_LIST_AUTHORS_BY_USER_FIRST] = {post_author_col_names,
+                                                   POST_AUTHOR_NCOLS},
 };
 
 const char *msvc__sqlite_sql(int which) {
@@ -1291,28 +1313,47 @@ static int sqlite_post_delete(void *ctx, const char *id) {
   return rc;
 }
 
-/* Binds the keyset position and limit (and author, when given).  The
- * wrapper has checked the ids. */
+/* Binds the keyset position (when there is one: first-page statements
+ * have no ?1 and ?2) and limit (and author, when given).  The wrapper has
+ * checked the ids. */
 static int bind_list(sqlite3_stmt *s, const msvc_post_query_t *q,
                      char cursor_id[MSVC_ID_SIZE], char user_id[MSVC_ID_SIZE]) {
-  int rc;
+  int rc = sqlite3_bind_int64(s, 3, (sqlite3_int64)q->limit);
   if (q->has_cursor) {
     lower_id(cursor_id, q->cursor.id);
-    rc = sqlite3_bind_int64(s, 1, q->cursor.created_at) |
-         bind_id(s, 2, cursor_id);
-  } else {
-    rc = sqlite3_bind_int64(s, 1, INT64_MAX) | bind_str(s, 2, "g");
+    rc |= sqlite3_bind_int64(s, 1, q->cursor.created_at) |
+          bind_id(s, 2, cursor_id);
   }
-  rc |= sqlite3_bind_int64(s, 3, (sqlite3_int64)q->limit);
   if (user_id[0] != '\0')
     rc |= bind_id(s, 4, user_id);
   return rc;
 }
 
-/* One page of posts: the statement for every author or for one
- * (q->user_id), bound to the query, rows read by from_row into out. */
-static int read_page(void *ctx, const msvc_post_query_t *q, int all,
-                     int by_user, const void *out,
+/* The four statements of one listing: every author or one, after a
+ * position or from the start. */
+typedef struct page_sql {
+  int all, by_user, first, first_by_user;
+} page_sql_t;
+
+static const page_sql_t plain_pages = {
+    MSVC__SQL_POST_LIST, MSVC__SQL_POST_LIST_BY_USER, MSVC__SQL_POST_LIST_FIRST,
+    MSVC__SQL_POST_LIST_BY_USER_FIRST};
+static const page_sql_t author_pages = {
+    MSVC__SQL_POST_LIST_AUTHORS, MSVC__SQL_POST_LIST_AUTHORS_BY_USER,
+    MSVC__SQL_POST_LIST_AUTHORS_FIRST,
+    MSVC__SQL_POST_LIST_AUTHORS_BY_USER_FIRST};
+
+static int page_statement(const page_sql_t *sql, const msvc_post_query_t *q,
+                          int by_user) {
+  if (q->has_cursor)
+    return by_user ? sql->by_user : sql->all;
+  return by_user ? sql->first_by_user : sql->first;
+}
+
+/* One page of posts: the statement of `sql` for the query, bound to it,
+ * rows read by from_row into out. */
+static int read_page(void *ctx, const msvc_post_query_t *q,
+                     const page_sql_t *sql, const void *out,
                      int (*from_row)(sqlite3_stmt *, const void *, size_t),
                      size_t *nout) {
   char cursor_id[MSVC_ID_SIZE], user_id[MSVC_ID_SIZE];
@@ -1325,7 +1366,7 @@ static int read_page(void *ctx, const msvc_post_query_t *q, int all,
   rc = acquire(ctx, &c);
   if (rc != 0)
     return rc;
-  s = c->stmt[user_id[0] != '\0' ? by_user : all];
+  s = c->stmt[page_statement(sql, q, user_id[0] != '\0')];
   rc = bind_list(s, q, cursor_id, user_id);
   rc = rc == SQLITE_OK ? read_rows(c, s, out, q->limit, from_row, &got)
                        : db_error(c->db, rc);
@@ -1338,8 +1379,7 @@ static int read_page(void *ctx, const msvc_post_query_t *q, int all,
 
 static int sqlite_post_list(void *ctx, const msvc_post_query_t *q,
                             msvc_post_t *const *out, size_t *nout) {
-  return read_page(ctx, q, MSVC__SQL_POST_LIST, MSVC__SQL_POST_LIST_BY_USER,
-                   out, post_row, nout);
+  return read_page(ctx, q, &plain_pages, out, post_row, nout);
 }
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -1685,11 +1725,8 @@ static int sqlite_post_list_authors(void *ctx, const msvc_post_query_t *q,
                                     msvc_page_sink_t *sink) {
   size_t got = 0;
   if (!msvc_page_sink_wants_authors(sink))
-    return read_page(ctx, q, MSVC__SQL_POST_LIST, MSVC__SQL_POST_LIST_BY_USER,
-                     sink, post_only_row, &got);
-  return read_page(ctx, q, MSVC__SQL_POST_LIST_AUTHORS,
-                   MSVC__SQL_POST_LIST_AUTHORS_BY_USER, sink, post_author_row,
-                   &got);
+    return read_page(ctx, q, &plain_pages, sink, post_only_row, &got);
+  return read_page(ctx, q, &author_pages, sink, post_author_row, &got);
 }
 
 static const msvc_store_methods_t sqlite_methods = {

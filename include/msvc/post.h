@@ -66,7 +66,10 @@ typedef struct msvc_list_request {
 
 /* One page of a listing, newest first.  authors[i] is the author of
  * posts[i], or NULL when unknown: deleted, or the resolver could not reach
- * its source, in which case `degraded` is 1. */
+ * its source, in which case `degraded` is 1.  Everything the page points
+ * to (arrays, records, their strings) belongs to the page, often in a few
+ * shared blocks: free it all with msvc_post_page_free, never an entry on
+ * its own (copy one with msvc_user_dup to keep it). */
 typedef struct msvc_post_page {
   size_t count;
   msvc_post_t **posts;   /* owned array of `count` */

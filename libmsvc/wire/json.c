@@ -214,12 +214,118 @@ void msvc__json_user(msvc__buf_t *b, const msvc_user_t *u) {
   msvc__buf_putc(b, '}');
 }
 
+/* ---- a post in one piece ------------------------------------------------
+ *
+ * A page writes twenty or a hundred posts, and nearly all of them need no
+ * escape, have hex ids and dates in years 0 to 9999.  Such a post is
+ * written through one pointer into room reserved once, its size known from
+ * the string lengths; any other post goes through the field writers
+ * above, which give the same bytes. */
+
+/* A counted string that needs no escape. */
+typedef struct plain {
+  const char *s;
+  size_t n;
+} plain_t;
+
+static int plain_of(const char *s, plain_t *out) {
+  out->s = s != NULL ? s : "";
+  out->n = strlen(out->s);
+  return next_special((const unsigned char *)out->s, 0, out->n) == out->n;
+}
+
+static int plain_id(const char *id) {
+  return id != NULL && strnlen(id, MSVC_ID_SIZE) == MSVC_ID_LEN &&
+         msvc__hex_digits(id, MSVC_ID_LEN);
+}
+
+#define PUT_LIT(o, lit)                                                        \
+  (memcpy((o), (lit), sizeof(lit) - 1), (o) + sizeof(lit) - 1)
+
+static char *put_quoted(char *o, const char *s, size_t n) {
+  *o++ = '"';
+  memcpy(o, s, n);
+  o += n;
+  *o++ = '"';
+  return o;
+}
+
+/* A date as "...Z" with its quotes, or NULL when it is not 24 bytes (the
+ * field writer then has the last word). */
+static char *put_date(char *o, int64_t ms) {
+  char tmp[32];
+  if (msvc__format_timestamp(ms, tmp) != 24)
+    return NULL;
+  return put_quoted(o, tmp, 24);
+}
+
+/* The fixed bytes of a post and its author: every key, brace and comma,
+ * three quoted ids, two quoted dates and the quotes of four strings (and
+ * "null" for no author, which is shorter than the author's keys). */
+#define LIT_LEN(lit) (sizeof(lit) - 1)
+#define POST_FIXED_BYTES                                                       \
+  (LIT_LEN("{\"id\":") + LIT_LEN(",\"user_id\":") + LIT_LEN(",\"title\":") +   \
+   LIT_LEN(",\"content\":") + LIT_LEN(",\"created_at\":") +                    \
+   LIT_LEN(",\"updated_at\":") + LIT_LEN(",\"user\":") + LIT_LEN("{\"id\":") + \
+   LIT_LEN(",\"name\":") + LIT_LEN(",\"email\":") + 2 /* the braces */ +       \
+   3 * (MSVC_ID_LEN + 2) + 2 * (24 + 2) + 4 * 2)
+
+/* 0 when the post was written (or the buffer has failed, as the field
+ * writers would have found too); -1 when it needs the field writers. */
+static int post_fast(msvc__buf_t *b, const msvc_post_t *p,
+                     const msvc_user_t *author) {
+  plain_t title, content, name = {"", 0}, email = {"", 0};
+  int has_author = author != NULL && author->id[0] != '\0';
+  char *o, *start;
+  if (!plain_id(p->id) || !plain_id(p->user_id) ||
+      !plain_of(p->title, &title) || !plain_of(p->content, &content) ||
+      (has_author && (!plain_id(author->id) || !plain_of(author->name, &name) ||
+                      !plain_of(author->email, &email))))
+    return -1;
+  if (msvc__buf_reserve(b, POST_FIXED_BYTES + title.n + content.n + name.n +
+                               email.n) != 0)
+    return 0;
+  start = o = b->data + b->len;
+  o = PUT_LIT(o, "{\"id\":");
+  o = put_quoted(o, p->id, MSVC_ID_LEN);
+  o = PUT_LIT(o, ",\"user_id\":");
+  o = put_quoted(o, p->user_id, MSVC_ID_LEN);
+  o = PUT_LIT(o, ",\"title\":");
+  o = put_quoted(o, title.s, title.n);
+  o = PUT_LIT(o, ",\"content\":");
+  o = put_quoted(o, content.s, content.n);
+  o = PUT_LIT(o, ",\"created_at\":");
+  if ((o = put_date(o, p->created_at)) == NULL)
+    return -1; /* nothing counted yet: the field writers start over */
+  o = PUT_LIT(o, ",\"updated_at\":");
+  if ((o = put_date(o, p->updated_at)) == NULL)
+    return -1;
+  o = PUT_LIT(o, ",\"user\":");
+  if (has_author) {
+    o = PUT_LIT(o, "{\"id\":");
+    o = put_quoted(o, author->id, MSVC_ID_LEN);
+    o = PUT_LIT(o, ",\"name\":");
+    o = put_quoted(o, name.s, name.n);
+    o = PUT_LIT(o, ",\"email\":");
+    o = put_quoted(o, email.s, email.n);
+    *o++ = '}';
+  } else {
+    o = PUT_LIT(o, "null");
+  }
+  *o++ = '}';
+  b->len += (size_t)(o - start);
+  b->data[b->len] = '\0';
+  return 0;
+}
+
 void msvc__json_post(msvc__buf_t *b, const msvc_post_t *p,
                      const msvc_user_t *author) {
   if (p == NULL) {
     BUF_LIT(b, "null");
     return;
   }
+  if (post_fast(b, p, author) == 0)
+    return;
   BUF_LIT(b, "{\"id\":");
   json_id(b, p->id);
   BUF_LIT(b, ",\"user_id\":");

@@ -431,6 +431,87 @@ static void test_post_json(void) {
   msvc__buf_free(&b);
 }
 
+/* A post written field by field, the way the slow path does. */
+static void reference_post(msvc__buf_t *b, const msvc_post_t *p,
+                           const msvc_user_t *a) {
+  msvc__buf_puts(b, "{\"id\":");
+  msvc__json_cstring(b, p->id);
+  msvc__buf_puts(b, ",\"user_id\":");
+  msvc__json_cstring(b, p->user_id);
+  msvc__buf_puts(b, ",\"title\":");
+  msvc__json_cstring(b, p->title);
+  msvc__buf_puts(b, ",\"content\":");
+  msvc__json_cstring(b, p->content);
+  msvc__buf_puts(b, ",\"created_at\":");
+  msvc__json_timestamp(b, p->created_at);
+  msvc__buf_puts(b, ",\"updated_at\":");
+  msvc__json_timestamp(b, p->updated_at);
+  msvc__buf_puts(b, ",\"user\":");
+  msvc__json_public_user(b, a);
+  msvc__buf_puts(b, "}");
+}
+
+/* Posts of every kind (plain or needing escapes, odd ids, dates outside
+ * years 0-9999 or JavaScript's range, long strings, with an author, an
+ * empty one or none): the one-piece writer and the field writers give
+ * the same bytes, and a buffer of any starting size grows for them. */
+static void test_post_json_fast_path(void) {
+  static const char *const strings[] = {
+      "",
+      "plain title",
+      "tab\there",
+      "quote \" here",
+      "caf\xc3\xa9 / ok",
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
+  static const char *const ids[] = {ID_A,
+                                    ID_B,
+                                    "ABCDEF0123456789abcdef01",
+                                    "short",
+                                    "0123456789abcdef0123456g",
+                                    ""};
+  static const int64_t dates[] = {0, 1700000000123, -62167219200001,
+                                  253402300800000, INT64_C(8640000000000001)};
+  unsigned seed = 7;
+  int wrong = 0;
+  for (int round = 0; round < 3000; round++) {
+    msvc_post_t p;
+    msvc_user_t u;
+    msvc__buf_t got, want;
+    unsigned r[9];
+    for (int k = 0; k < 9; k++) {
+      seed = seed * 1103515245u + 12345u;
+      r[k] = seed >> 16;
+    }
+    memset(&p, 0, sizeof(p));
+    memset(&u, 0, sizeof(u));
+    msvc__strlcpy(p.id, ids[r[0] % 6], sizeof(p.id));
+    msvc__strlcpy(p.user_id, ids[r[1] % 6], sizeof(p.user_id));
+    p.title = (char *)strings[r[2] % 6];
+    p.content = r[3] % 7 == 0 ? NULL : (char *)strings[r[3] % 6];
+    p.created_at = dates[r[4] % 5];
+    p.updated_at = dates[r[5] % 5];
+    msvc__strlcpy(u.id, ids[r[6] % 6], sizeof(u.id));
+    u.name = (char *)strings[r[7] % 6];
+    u.email = r[8] % 5 == 0 ? NULL : (char *)strings[r[8] % 6];
+    msvc__buf_init(&got);
+    msvc__buf_init(&want);
+    if (round % 3 == 0) { /* start from a buffer already holding text */
+      msvc__buf_puts(&got, "[");
+      msvc__buf_puts(&want, "[");
+    }
+    msvc__json_post(&got, &p, round % 11 == 0 ? NULL : &u);
+    reference_post(&want, &p, round % 11 == 0 ? NULL : &u);
+    if (got.failed || want.failed || got.len != want.len ||
+        memcmp(got.data, want.data, want.len) != 0) {
+      if (wrong++ < 3)
+        fprintf(stderr, "   got  %s\n   want %s\n", got.data, want.data);
+    }
+    msvc__buf_free(&got);
+    msvc__buf_free(&want);
+  }
+  CHECK_EQ_INT(wrong, 0);
+}
+
 static void render_plain_error(msvc__buf_t *b) {
   msvc_errors_t *errs = errs_new();
   msvc_errors_clear(errs);
@@ -873,6 +954,7 @@ int main(void) {
   RUN(test_timestamp_parse);
   RUN(test_user_json);
   RUN(test_post_json);
+  RUN(test_post_json_fast_path);
   RUN(test_error_json);
   RUN(test_strict_rejections);
   RUN(test_parse_strict);

@@ -945,7 +945,10 @@ static int run_write(conn_t *c, sqlite3_stmt *s, int bind_rc, int need_row) {
 /* ids go in lower-cased, as every stored id is. */
 static void lower_id(char out[MSVC_ID_SIZE], const char *id) {
   msvc__strlcpy(out, id, MSVC_ID_SIZE);
-  msvc__ascii_lower(out);
+  if (strlen(out) == MSVC_ID_LEN && msvc__hex_digits(out, MSVC_ID_LEN))
+    msvc__hex_lower(out, MSVC_ID_LEN); /* eight at a time */
+  else
+    msvc__ascii_lower(out);
 }
 
 static int bind_id(sqlite3_stmt *s, int i, const char id[MSVC_ID_SIZE]) {

@@ -96,6 +96,7 @@ class Tokens(DeployedTestCase):
             sign(head + "." + h.b64url(b"not json"), h.TEST_SECRET,
                  hashlib.sha256),
             "two tokens": "Bearer " + good + " " + good,
+            "two tokens, tab": "Bearer " + good + "\t" + good,
         }
 
     def test_every_bad_token_is_401_everywhere(self):

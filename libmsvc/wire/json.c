@@ -60,19 +60,32 @@ static uint64_t maybe_special(uint64_t w) {
 }
 
 /* The index of the first byte at or after i that needs escaping, or len. */
-static size_t next_special(const unsigned char *p, size_t i, size_t len) {
 #ifdef __SSE2__
+/* Bit k set when byte k of the 16 at p needs escaping. */
+static unsigned special_mask16(const unsigned char *p) {
   const __m128i ctl = _mm_set1_epi8(0x1f), zero = _mm_setzero_si128();
   const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i hit = _mm_or_si128(
+      _mm_cmpeq_epi8(_mm_subs_epu8(v, ctl), zero),
+      _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+  return (unsigned)_mm_movemask_epi8(hit);
+}
+#endif
+
+static size_t next_special(const unsigned char *p, size_t i, size_t len) {
+#ifdef __SSE2__
+  unsigned mask;
   while (i + 16 <= len) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-    __m128i hit = _mm_or_si128(
-        _mm_cmpeq_epi8(_mm_subs_epu8(v, ctl), zero),
-        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
-    unsigned mask = (unsigned)_mm_movemask_epi8(hit);
-    if (mask != 0)
+    if ((mask = special_mask16(p + i)) != 0)
       return i + (size_t)__builtin_ctz(mask);
     i += 16;
+  }
+  /* The tail: the last 16 bytes of the string, which overlap bytes already
+   * checked (their bits are dropped), rather than a byte at a time. */
+  if (i < len && len >= 16) {
+    mask = special_mask16(p + len - 16) >> (16 - (len - i));
+    return mask != 0 ? i + (size_t)__builtin_ctz(mask) : len;
   }
 #endif
   while (i + 8 <= len) {

@@ -2180,12 +2180,27 @@ def guarded(table, name, step, server):
     return True
 
 
-def header(ctx):
+def source_of(build):
+    """The source tree a CMake build directory was configured from (so that
+    a build of another commit, in a worktree, is named by its own commit),
+    else this checkout."""
     try:
-        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("CMAKE_HOME_DIRECTORY:"):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return ROOT
+
+
+def header(ctx):
+    src = source_of(ctx.build)
+    try:
+        commit = subprocess.run(["git", "-C", src, "rev-parse", "--short",
                                  "HEAD"], capture_output=True, text=True,
                                 timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain",
+        dirty = subprocess.run(["git", "-C", src, "status", "--porcelain",
                                 "--untracked-files=no"], capture_output=True,
                                text=True, timeout=10).stdout.strip()
         if commit and dirty:

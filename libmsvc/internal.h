@@ -221,13 +221,12 @@ int msvc__page_alloc(msvc_post_page_t *page, size_t n, int with_authors,
                      msvc_user_t *const **users);
 /* 1 when the store's table has post_list_authors (store.c). */
 int msvc__store_has_post_list_authors(const msvc_store_t *s);
-/* Gives the page the users its authors point to (n of them, from
- * msvc__users_alloc); freed with it. */
-void msvc__page_own_authors(msvc_post_page_t *page, msvc_user_t **users,
-                            size_t n);
 /* Copies cursor (at most MSVC__CURSOR_SIZE - 1 bytes) into the page's own
  * next_cursor. */
 void msvc__page_set_cursor(msvc_post_page_t *page, const char *cursor);
+/* The page's user slots (zeroed until filled; freed with the page), or
+ * NULL for a page allocated without them. */
+msvc_user_t *const *msvc__page_user_slots(msvc_post_page_t *page);
 /* Makes the page count posts long: slots past it are emptied (their
  * pointers NULL, their memory the page's until it is freed). */
 void msvc__page_truncate(msvc_post_page_t *page, size_t count);
@@ -244,8 +243,10 @@ struct msvc_page_sink {
 };
 void msvc__page_sink_slots(msvc_page_sink_t *sink, msvc_post_t *const *posts,
                            msvc_user_t *const *authors, size_t cap);
-/* Gives a new page n slots (msvc__page_alloc: with authors unless
- * no_authors) and aims sink at them; 0, MSVC_EINVAL or MSVC_ENOMEM. */
+/* Gives a new page n post and user slots (msvc__page_alloc) and aims sink
+ * at them, at the posts only with no_authors (the user slots are then a
+ * resolver's to fill, with malloc'd strings); 0, MSVC_EINVAL or
+ * MSVC_ENOMEM. */
 int msvc__page_sink_page(msvc_page_sink_t *sink, msvc_post_page_t *page,
                          size_t n, int no_authors);
 /* post_list_authors into sink, whose rows stay where they are on error

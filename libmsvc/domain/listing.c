@@ -49,30 +49,26 @@ static void place_authors(msvc_post_t *const *posts, size_t n,
       }
 }
 
+/* The page's authors through the resolver, into the page's user slots
+ * (one per distinct author; the resolver's strings are freed with the
+ * page). */
 static int resolve_authors(msvc_t *svc, const msvc_call_t *call,
                            msvc_post_page_t *page) {
-  size_t n = page->count, nuniq = 0;
-  msvc_id_t *uniq = calloc(n ? n : 1, sizeof(*uniq));
-  msvc_user_t **users = NULL;
-  int rc = uniq != NULL ? 0 : MSVC_ENOMEM;
+  msvc_id_t uniq[MSVC_LIST_MAX_LIMIT + 1];
+  msvc_user_t *const *users = msvc__page_user_slots(page);
+  size_t n = page->count, nuniq;
+  int rc;
   page->degraded = 0;
-  if (rc == 0) {
-    nuniq = distinct_authors(page->posts, n, uniq);
-    rc = msvc__users_alloc(nuniq, &users);
-  }
-  if (rc == 0)
-    rc = msvc_resolver_resolve(svc->resolver, call, uniq, nuniq, users);
+  if (users == NULL || n > MSVC_LIST_MAX_LIMIT + 1)
+    return MSVC_EINVAL; /* not a page this file made */
+  nuniq = distinct_authors(page->posts, n, uniq);
+  rc = msvc_resolver_resolve(svc->resolver, call, uniq, nuniq, users);
   if (rc == MSVC_EUNAVAIL || rc == MSVC_ETIMEDOUT) {
     page->degraded = 1;
     rc = 0;
   }
-  if (rc == 0) {
+  if (rc == 0)
     place_authors(page->posts, n, uniq, users, nuniq, page->authors);
-    msvc__page_own_authors(page, users, nuniq);
-  } else {
-    msvc_users_free(users, nuniq);
-  }
-  free(uniq);
   return rc;
 }
 
@@ -217,7 +213,7 @@ static int read_into_page(msvc_t *svc, const msvc_call_t *call,
 static int read_then_resolve(msvc_t *svc, const msvc_call_t *call,
                              const msvc_post_query_t *q, msvc_post_page_t *page,
                              size_t *nrows) {
-  int rc = msvc__page_alloc(page, q->limit, 0, NULL);
+  int rc = msvc__page_alloc(page, q->limit, 1, NULL);
   if (rc == 0)
     rc = msvc_store_post_list(svc->store, q, page->posts, nrows);
   if (rc != 0)

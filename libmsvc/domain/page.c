@@ -7,17 +7,17 @@
  *
  *   - one block for the pointer arrays the page hands out (posts, authors,
  *     and the users' slots for the store) and the structs they point to;
- *   - when the page is read with its authors (msvc_page_sink_add), an
- *     arena of chunks that holds every string of every row: a row's
- *     strings are one carve, and the page frees the chunks, not the
- *     strings;
+ *   - when the page is read through a sink (msvc_page_sink_add), an arena
+ *     that holds every string of every row: room at the block's tail,
+ *     then chunks of its own; a row's strings are one carve, and the page
+ *     frees the chunks, not the strings;
  *   - the next cursor, in the block itself.
  *
- * Invariant: the strings of the slots are either all the arena's (the
- * page was read through a page sink: `arena_strings`) or all malloc'd (a
- * store's post_list, a resolver's users), and msvc_post_page_free frees
- * each kind its own way.  Authors found by a resolver are separate users
- * in `owned`.
+ * Invariant: the strings of the post slots are either all the arena's
+ * (the page was read through a page sink: `posts_in_arena`) or all
+ * malloc'd (a store's post_list), and so are those of the user slots
+ * (`users_in_arena`: read with the posts; else a resolver filled them);
+ * msvc_post_page_free frees each kind its own way.
  *
  * A sink over caller-given slots instead (msvc__page_sink_slots, behind the
  * public msvc_store_post_list_authors) malloc's each string, like every
@@ -31,7 +31,11 @@
 #include "domain/validate.h"
 #include "internal.h"
 
-/* Chunks of the arena: most pages fit in the first. */
+/* The arena's room inside the page's block, per row: a post's title and
+ * content as the seed's clients write them, and with an author its name
+ * and email.  Rows that need more take chunks of CHUNK_BYTES. */
+#define SPARE_PER_POST 160
+#define SPARE_PER_ROW 224
 #define CHUNK_BYTES 16384
 
 typedef struct chunk {
@@ -46,10 +50,11 @@ typedef struct page_block {
   msvc_post_t *post_slots;
   msvc_user_t **user_ptrs; /* the slots below, for the store; or NULL */
   msvc_user_t *user_slots; /* nslots, or NULL */
-  msvc_user_t **owned;     /* the distinct authors a resolver found */
-  size_t nowned;
-  chunk_t *chunks;   /* the arena, newest chunk first */
-  int arena_strings; /* the slots' strings are the arena's */
+  chunk_t *chunks;         /* the arena's own chunks, newest first */
+  char *spare;             /* the arena's first room: the block's tail */
+  size_t spare_left;
+  int posts_in_arena; /* the post slots' strings are the arena's */
+  int users_in_arena; /* the user slots' strings are the arena's */
   char cursor[MSVC__CURSOR_SIZE];
 } page_block_t;
 
@@ -65,23 +70,32 @@ msvc_post_page_t *msvc__page_new(void) {
   return &b->page;
 }
 
-int msvc__page_alloc(msvc_post_page_t *page, size_t n, int with_authors,
-                     msvc_user_t *const **users) {
-  page_block_t *b = block_of(page);
+/* The block: pointer arrays, slots, then `spare` bytes of arena, in one
+ * allocation (one large request is also one malloc_consolidate, not
+ * two). */
+static int block_alloc(page_block_t *b, size_t n, int with_authors,
+                       size_t spare, msvc_user_t *const **users) {
+  msvc_post_page_t *page = &b->page;
   size_t nptr = with_authors ? 3 : 2, nusers = with_authors ? n : 0;
   size_t per = sizeof(msvc_post_t) + sizeof(msvc_user_t) + 3 * sizeof(void *);
+  size_t fixed;
   char *mem;
-  if (n == 0 || n > (SIZE_MAX / 2) / per || b->nslots != 0)
+  if (n == 0 || n > (SIZE_MAX / 4) / per || spare > SIZE_MAX / 4 ||
+      b->nslots != 0)
     return MSVC_EINVAL;
   /* pointers first: every struct here is pointer-aligned */
-  mem = calloc(1, nptr * n * sizeof(void *) + n * sizeof(msvc_post_t) +
-                      nusers * sizeof(msvc_user_t));
+  fixed = nptr * n * sizeof(void *) + n * sizeof(msvc_post_t) +
+          nusers * sizeof(msvc_user_t);
+  mem = malloc(fixed + spare);
   if (mem == NULL)
     return MSVC_ENOMEM;
+  memset(mem, 0, fixed); /* the spare room is written before it is read */
   page->posts = (msvc_post_t **)(void *)mem;
   page->authors = (msvc_user_t **)(void *)(page->posts + n);
   b->post_slots = (msvc_post_t *)(void *)(mem + nptr * n * sizeof(void *));
   b->nslots = n;
+  b->spare = spare > 0 ? mem + fixed : NULL;
+  b->spare_left = spare;
   for (size_t i = 0; i < n; i++)
     page->posts[i] = &b->post_slots[i];
   if (with_authors) {
@@ -95,12 +109,9 @@ int msvc__page_alloc(msvc_post_page_t *page, size_t n, int with_authors,
   return 0;
 }
 
-void msvc__page_own_authors(msvc_post_page_t *page, msvc_user_t **users,
-                            size_t n) {
-  page_block_t *b = block_of(page);
-  msvc_users_free(b->owned, b->nowned);
-  b->owned = users;
-  b->nowned = n;
+int msvc__page_alloc(msvc_post_page_t *page, size_t n, int with_authors,
+                     msvc_user_t *const **users) {
+  return block_alloc(block_of(page), n, with_authors, 0, users);
 }
 
 void msvc__page_set_cursor(msvc_post_page_t *page, const char *cursor) {
@@ -110,7 +121,7 @@ void msvc__page_set_cursor(msvc_post_page_t *page, const char *cursor) {
 void msvc__page_truncate(msvc_post_page_t *page, size_t count) {
   page_block_t *b = block_of(page);
   for (size_t i = count; i < b->nslots; i++) {
-    if (!b->arena_strings)
+    if (!b->posts_in_arena)
       msvc__post_reset(page->posts[i]);
     page->posts[i] = NULL;
   }
@@ -121,9 +132,10 @@ void msvc_post_page_free(msvc_post_page_t *page) {
   page_block_t *b = block_of(page);
   if (page == NULL)
     return;
-  for (size_t i = 0; i < b->nslots && !b->arena_strings; i++) {
-    msvc__post_reset(&b->post_slots[i]);
-    if (b->user_slots != NULL)
+  for (size_t i = 0; i < b->nslots; i++) {
+    if (!b->posts_in_arena)
+      msvc__post_reset(&b->post_slots[i]);
+    if (b->user_slots != NULL && !b->users_in_arena)
       msvc__user_reset(&b->user_slots[i]);
   }
   while (b->chunks != NULL) {
@@ -132,16 +144,22 @@ void msvc_post_page_free(msvc_post_page_t *page) {
     b->chunks = next;
   }
   free(page->posts); /* the block: arrays and slots */
-  msvc_users_free(b->owned, b->nowned);
   free(b);
 }
 
 /* ---- the arena ---------------------------------------------------------- */
 
-/* n bytes of the page's arena (no alignment: strings only), or NULL. */
+/* n bytes of the page's arena (no alignment: strings only), or NULL: the
+ * block's spare room first, then chunks of their own. */
 static char *arena_take(page_block_t *b, size_t n) {
   chunk_t *c = b->chunks;
   char *p;
+  if (c == NULL && n <= b->spare_left) {
+    p = b->spare;
+    b->spare += n;
+    b->spare_left -= n;
+    return p;
+  }
   if (c == NULL || c->cap - c->used < n) {
     size_t cap =
         n > CHUNK_BYTES - sizeof(chunk_t) ? n : CHUNK_BYTES - sizeof(chunk_t);
@@ -171,14 +189,22 @@ void msvc__page_sink_slots(msvc_page_sink_t *sink, msvc_post_t *const *posts,
 int msvc__page_sink_page(msvc_page_sink_t *sink, msvc_post_page_t *page,
                          size_t n, int no_authors) {
   msvc_user_t *const *users = NULL;
-  int rc = msvc__page_alloc(page, n, !no_authors, &users);
+  int rc =
+      block_alloc(block_of(page), n, 1,
+                  n * (no_authors ? SPARE_PER_POST : SPARE_PER_ROW), &users);
   if (rc != 0)
     return rc;
-  msvc__page_sink_slots(sink, page->posts, users, n);
+  /* without authors, the user slots are left for a resolver */
+  msvc__page_sink_slots(sink, page->posts, no_authors ? NULL : users, n);
   sink->page = page;
   sink->no_authors = no_authors;
-  block_of(page)->arena_strings = 1;
+  block_of(page)->posts_in_arena = 1;
+  block_of(page)->users_in_arena = !no_authors;
   return 0;
+}
+
+msvc_user_t *const *msvc__page_user_slots(msvc_post_page_t *page) {
+  return block_of(page)->user_ptrs;
 }
 
 int msvc_page_sink_wants_authors(const msvc_page_sink_t *sink) {

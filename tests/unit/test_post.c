@@ -161,18 +161,17 @@ static void test_lifetimes(void) {
   CHECK(page != NULL);
   if (page == NULL)
     return;
-  CHECK_EQ_INT(msvc__page_alloc(page, 2, 0, NULL), 0);
-  page->count = 2;
   {
-    /* The page owns its distinct authors; two entries may share one. */
-    msvc_user_t **owned = NULL;
-    CHECK_EQ_INT(msvc__users_alloc(2, &owned), 0);
-    if (owned != NULL && page->authors != NULL) {
-      page->authors[0] = owned[0];
-      page->authors[1] = owned[1];
+    /* Authors live in the page's user slots; two entries may share one. */
+    msvc_user_t *const *slots = NULL;
+    CHECK_EQ_INT(msvc__page_alloc(page, 2, 1, &slots), 0);
+    CHECK(slots != NULL && msvc__page_user_slots(page) == slots);
+    if (slots != NULL && page->authors != NULL) {
+      page->authors[0] = slots[0];
+      page->authors[1] = slots[0];
     }
-    msvc__page_own_authors(page, owned, owned != NULL ? 2 : 0);
   }
+  page->count = 2;
   CHECK(page->posts != NULL && page->authors != NULL);
   if (page->posts != NULL && page->authors != NULL) {
     page->posts[0]->title = msvc__strdup("a");

@@ -301,23 +301,20 @@ static lookup_t *lookup_find(lookup_t *lk, size_t n, const char *key) {
   return bsearch(key, lk, n, sizeof(*lk), lookup_cmp);
 }
 
-/* The distinct valid ids of ids[0..n), sorted; *lk owned by the caller.
- * Pointers to the keys are sorted, not the lookups (whose users make them
- * large to move). */
-static int lookups_make(const msvc_id_t *ids, size_t n, lookup_t **lk,
-                        size_t *m) {
-  char(*keys)[MSVC_ID_SIZE] = malloc((n ? n : 1) * sizeof(*keys));
-  const char **order = malloc((n ? n : 1) * sizeof(*order));
-  size_t k = 0;
-  *lk = calloc(n ? n : 1, sizeof(**lk));
-  *m = 0;
-  if (keys == NULL || order == NULL || *lk == NULL) {
-    free(keys);
-    free(order);
-    free(*lk);
-    *lk = NULL;
-    return MSVC_ENOMEM;
-  }
+/* Up to this many ids (a page of 20, or 100) are sorted in arrays on the
+ * stack, and a caller may keep its lookups there too: large requests to
+ * malloc cost a consolidation of its free lists each. */
+#define LOCAL_LOOKUPS 104
+/* The lookups the cached resolver keeps on its stack: a default page's 20
+ * authors and more (about 4 KiB). */
+#define PAGE_LOOKUPS 32
+
+/* Sorts the distinct valid ids of ids[0..n) into lk (zeroed, room for n);
+ * returns how many. */
+static size_t distinct_sorted(const msvc_id_t *ids, size_t n,
+                              char (*keys)[MSVC_ID_SIZE], const char **order,
+                              lookup_t *lk) {
+  size_t k = 0, m = 0;
   for (size_t i = 0; i < n; i++)
     if (id_key(ids[i].hex, keys[k])) {
       order[k] = keys[k];
@@ -325,17 +322,47 @@ static int lookups_make(const msvc_id_t *ids, size_t n, lookup_t **lk,
     }
   qsort(order, k, sizeof(*order), key_cmp);
   for (size_t i = 0; i < k; i++)
-    if (*m == 0 || strcmp((*lk)[*m - 1].id, order[i]) != 0)
-      memcpy((*lk)[(*m)++].id, order[i], MSVC_ID_SIZE);
-  free(keys);
-  free(order);
+    if (m == 0 || strcmp(lk[m - 1].id, order[i]) != 0)
+      memcpy(lk[m++].id, order[i], MSVC_ID_SIZE);
+  return m;
+}
+
+/* The distinct valid ids of ids[0..n), sorted, in *lk: buf when it has
+ * room for n (cap), else a new array; lookups_free(*lk, *m, buf) releases
+ * it.  Pointers to the keys are sorted, not the lookups (whose users make
+ * them large to move). */
+static int lookups_make(const msvc_id_t *ids, size_t n, lookup_t *buf,
+                        size_t cap, lookup_t **lk, size_t *m) {
+  char local_keys[LOCAL_LOOKUPS][MSVC_ID_SIZE];
+  const char *local_order[LOCAL_LOOKUPS];
+  int small = n <= LOCAL_LOOKUPS;
+  char(*keys)[MSVC_ID_SIZE] =
+      small ? local_keys : malloc((n ? n : 1) * sizeof(*keys));
+  const char **order =
+      small ? local_order : malloc((n ? n : 1) * sizeof(*order));
+  *lk = buf != NULL && n <= cap ? memset(buf, 0, n * sizeof(*buf))
+                                : calloc(n ? n : 1, sizeof(**lk));
+  *m = 0;
+  if (keys != NULL && order != NULL && *lk != NULL)
+    *m = distinct_sorted(ids, n, keys, order, *lk);
+  if (!small) {
+    free(keys);
+    free(order);
+  }
+  if (keys == NULL || order == NULL || *lk == NULL) {
+    if (*lk != buf)
+      free(*lk);
+    *lk = NULL;
+    return MSVC_ENOMEM;
+  }
   return 0;
 }
 
-static void lookups_free(lookup_t *lk, size_t m) {
-  for (size_t i = 0; i < m; i++)
+static void lookups_free(lookup_t *lk, size_t m, const lookup_t *buf) {
+  for (size_t i = 0; lk != NULL && i < m; i++)
     msvc__user_reset(&lk[i].user);
-  free(lk);
+  if (lk != buf)
+    free(lk);
 }
 
 /* Fills *out from a found lookup.  The first slot takes the lookup's
@@ -773,14 +800,14 @@ static int fetch_and_place(http_resolver_t *hr, const msvc_call_t *call,
   if (msvc__call_flags(call) & MSVC_NOWAIT)
     return MSVC_EWOULDBLOCK;
   memset(&cc, 0, sizeof(cc));
-  rc = lookups_make(ids, n, &lk, &m);
+  rc = lookups_make(ids, n, NULL, 0, &lk, &m);
   if (rc != 0)
     return rc;
   atomic_fetch_add(&hr->misses, m);
   rc = fetch(hr, lk, m, batch, msvc__call_request_id(call), deadline, &cc);
   if (rc == 0)
     rc = place(ids, n, lk, m, out);
-  lookups_free(lk, m);
+  lookups_free(lk, m, NULL);
   return finish(&cc, rc);
 }
 
@@ -794,7 +821,7 @@ int msvc__http_resolver_apply_answer(const msvc_id_t *ids, size_t n, int batch,
   if ((ids == NULL && n > 0) || (out == NULL && n > 0) ||
       (body == NULL && len > 0))
     return MSVC_EINVAL;
-  rc = lookups_make(ids, n, &lk, &m);
+  rc = lookups_make(ids, n, NULL, 0, &lk, &m);
   if (rc != 0)
     return rc;
   if (m > 0 && (jobs = make_jobs(lk, m, batch, &nj)) == NULL)
@@ -810,7 +837,7 @@ int msvc__http_resolver_apply_answer(const msvc_id_t *ids, size_t n, int batch,
   if (rc == 0)
     rc = place(ids, n, lk, m, out);
   jobs_free(jobs, nj);
-  lookups_free(lk, m);
+  lookups_free(lk, m, NULL);
   return rc;
 }
 
@@ -872,7 +899,7 @@ static int fill_misses(http_resolver_t *hr, lookup_t *lk, size_t m,
     lk[i].user = l->user;
     memset(&l->user, 0, sizeof(l->user));
   }
-  lookups_free(miss, nmiss);
+  lookups_free(miss, nmiss, NULL);
   return rc;
 }
 
@@ -881,11 +908,12 @@ static int cached_resolve(void *ctx, const msvc_call_t *call,
                           msvc_user_t *const *out) {
   http_resolver_t *hr = ctx;
   int64_t deadline = msvc__monotonic_ms() + hr->timeout_ms;
+  lookup_t local[PAGE_LOOKUPS]; /* a page's authors, off the heap */
   call_ctx_t cc;
   lookup_t *lk;
   size_t m;
   long missed;
-  int rc = lookups_make(ids, n, &lk, &m);
+  int rc = lookups_make(ids, n, local, PAGE_LOOKUPS, &lk, &m);
   if (rc != 0)
     return rc;
   memset(&cc, 0, sizeof(cc));
@@ -903,7 +931,7 @@ static int cached_resolve(void *ctx, const msvc_call_t *call,
   }
   if (rc == 0)
     rc = place(ids, n, lk, m, out);
-  lookups_free(lk, m);
+  lookups_free(lk, m, local);
   return finish(&cc, rc);
 }
 

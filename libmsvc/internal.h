@@ -212,12 +212,12 @@ int msvc__users_alloc(size_t n, msvc_user_t ***out);
 /* A zeroed page that msvc_post_page_free() frees, its next_cursor ""; NULL
  * on no memory. */
 msvc_post_page_t *msvc__page_new(void);
-/* Gives a new page n zeroed post slots in page->posts and n NULL entries
- * in page->authors, all in one block that the page frees (slots beyond
- * page->count included).  With with_authors, also n zeroed user slots, in
- * *users when users is not NULL, for a store to read the authors into.
- * 0, MSVC_EINVAL (n of 0 or absurd) or MSVC_ENOMEM. */
-int msvc__page_alloc(msvc_post_page_t *page, size_t n, int with_authors,
+/* Gives a new page n zeroed post slots in page->posts, n NULL entries in
+ * page->authors and n zeroed user slots (in *users when users is not
+ * NULL) for a store or a resolver to read the authors into, all in one
+ * block that the page frees (slots beyond page->count included).  0,
+ * MSVC_EINVAL (n of 0 or absurd) or MSVC_ENOMEM. */
+int msvc__page_alloc(msvc_post_page_t *page, size_t n,
                      msvc_user_t *const **users);
 /* 1 when the store's table has post_list_authors (store.c). */
 int msvc__store_has_post_list_authors(const msvc_store_t *s);
@@ -225,7 +225,7 @@ int msvc__store_has_post_list_authors(const msvc_store_t *s);
  * next_cursor. */
 void msvc__page_set_cursor(msvc_post_page_t *page, const char *cursor);
 /* The page's user slots (zeroed until filled; freed with the page), or
- * NULL for a page allocated without them. */
+ * NULL before msvc__page_alloc. */
 msvc_user_t *const *msvc__page_user_slots(msvc_post_page_t *page);
 /* Makes the page count posts long: slots past it are emptied (their
  * pointers NULL, their memory the page's until it is freed). */

@@ -188,6 +188,13 @@ static void share_authors(msvc_post_page_t *page, msvc_user_t *const *users) {
   }
 }
 
+/* The rows read are the page, but for the one past its limit that was
+ * read only to learn whether there is more. */
+static void keep_page(msvc_post_page_t *page, size_t nrows,
+                      const msvc_post_query_t *q) {
+  msvc__page_truncate(page, nrows < q->limit ? nrows : q->limit - 1);
+}
+
 /* The page read into its own memory (the store's page sink), with its
  * authors in the same read when the resolver is the local one over the
  * same store, else through the resolver afterwards. */
@@ -201,7 +208,7 @@ static int read_into_page(msvc_t *svc, const msvc_call_t *call,
   if (rc != 0)
     return rc;
   *nrows = sink.count;
-  msvc__page_truncate(page, *nrows < q->limit ? *nrows : q->limit - 1);
+  keep_page(page, *nrows, q);
   if (!svc->local_authors)
     return resolve_authors(svc, call, page);
   share_authors(page, sink.authors);
@@ -213,12 +220,12 @@ static int read_into_page(msvc_t *svc, const msvc_call_t *call,
 static int read_then_resolve(msvc_t *svc, const msvc_call_t *call,
                              const msvc_post_query_t *q, msvc_post_page_t *page,
                              size_t *nrows) {
-  int rc = msvc__page_alloc(page, q->limit, 1, NULL);
+  int rc = msvc__page_alloc(page, q->limit, NULL);
   if (rc == 0)
     rc = msvc_store_post_list(svc->store, q, page->posts, nrows);
   if (rc != 0)
     return rc;
-  msvc__page_truncate(page, *nrows < q->limit ? *nrows : q->limit - 1);
+  keep_page(page, *nrows, q);
   return resolve_authors(svc, call, page);
 }
 

@@ -70,13 +70,13 @@ msvc_post_page_t *msvc__page_new(void) {
   return &b->page;
 }
 
-/* The block: pointer arrays, slots, then `spare` bytes of arena, in one
- * allocation (one large request is also one malloc_consolidate, not
- * two). */
-static int block_alloc(page_block_t *b, size_t n, int with_authors,
-                       size_t spare, msvc_user_t *const **users) {
+/* The block: three pointer arrays (posts, authors, user slots), the post
+ * and user slots, then `spare` bytes of arena, in one allocation (one
+ * large request is also one malloc_consolidate, not two).  Every page has
+ * user slots: a store reads authors into them, or a resolver does. */
+static int block_alloc(page_block_t *b, size_t n, size_t spare,
+                       msvc_user_t *const **users) {
   msvc_post_page_t *page = &b->page;
-  size_t nptr = with_authors ? 3 : 2, nusers = with_authors ? n : 0;
   size_t per = sizeof(msvc_post_t) + sizeof(msvc_user_t) + 3 * sizeof(void *);
   size_t fixed;
   char *mem;
@@ -84,34 +84,31 @@ static int block_alloc(page_block_t *b, size_t n, int with_authors,
       b->nslots != 0)
     return MSVC_EINVAL;
   /* pointers first: every struct here is pointer-aligned */
-  fixed = nptr * n * sizeof(void *) + n * sizeof(msvc_post_t) +
-          nusers * sizeof(msvc_user_t);
+  fixed = n * per;
   mem = malloc(fixed + spare);
   if (mem == NULL)
     return MSVC_ENOMEM;
   memset(mem, 0, fixed); /* the spare room is written before it is read */
   page->posts = (msvc_post_t **)(void *)mem;
   page->authors = (msvc_user_t **)(void *)(page->posts + n);
-  b->post_slots = (msvc_post_t *)(void *)(mem + nptr * n * sizeof(void *));
+  b->user_ptrs = page->authors + n;
+  b->post_slots = (msvc_post_t *)(void *)(mem + 3 * n * sizeof(void *));
+  b->user_slots = (msvc_user_t *)(void *)(b->post_slots + n);
   b->nslots = n;
   b->spare = spare > 0 ? mem + fixed : NULL;
   b->spare_left = spare;
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     page->posts[i] = &b->post_slots[i];
-  if (with_authors) {
-    b->user_ptrs = page->authors + n;
-    b->user_slots = (msvc_user_t *)(void *)(b->post_slots + n);
-    for (size_t i = 0; i < n; i++)
-      b->user_ptrs[i] = &b->user_slots[i];
+    b->user_ptrs[i] = &b->user_slots[i];
   }
   if (users != NULL)
     *users = b->user_ptrs;
   return 0;
 }
 
-int msvc__page_alloc(msvc_post_page_t *page, size_t n, int with_authors,
+int msvc__page_alloc(msvc_post_page_t *page, size_t n,
                      msvc_user_t *const **users) {
-  return block_alloc(block_of(page), n, with_authors, 0, users);
+  return block_alloc(block_of(page), n, 0, users);
 }
 
 void msvc__page_set_cursor(msvc_post_page_t *page, const char *cursor) {
@@ -135,7 +132,7 @@ void msvc_post_page_free(msvc_post_page_t *page) {
   for (size_t i = 0; i < b->nslots; i++) {
     if (!b->posts_in_arena)
       msvc__post_reset(&b->post_slots[i]);
-    if (b->user_slots != NULL && !b->users_in_arena)
+    if (!b->users_in_arena)
       msvc__user_reset(&b->user_slots[i]);
   }
   while (b->chunks != NULL) {
@@ -190,7 +187,7 @@ int msvc__page_sink_page(msvc_page_sink_t *sink, msvc_post_page_t *page,
                          size_t n, int no_authors) {
   msvc_user_t *const *users = NULL;
   int rc =
-      block_alloc(block_of(page), n, 1,
+      block_alloc(block_of(page), n,
                   n * (no_authors ? SPARE_PER_POST : SPARE_PER_ROW), &users);
   if (rc != 0)
     return rc;

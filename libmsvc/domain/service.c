@@ -131,7 +131,7 @@ static int open_resolver(msvc_t *svc, const msvc_options_t *opts) {
     return 0;
   }
   svc->owns_resolver = 1;
-  svc->local_authors = msvc__store_has_post_list_authors(svc->store);
+  svc->local_authors = svc->page_sink; /* the same store answers both */
   return msvc_resolver_local_new(svc->store, &svc->resolver);
 }
 
@@ -150,10 +150,10 @@ static int open_parts(msvc_t *svc, const msvc_options_t *opts, char *errbuf,
     rc = msvc__token_cache_new(TOKEN_CACHE_ENTRIES, &svc->verified);
   if (rc == 0)
     rc = open_store(svc, opts, errbuf, errlen);
-  if (rc == 0)
-    rc = open_resolver(svc, opts);
-  if (rc == 0)
+  if (rc == 0) {
     svc->page_sink = msvc__store_has_post_list_authors(svc->store);
+    rc = open_resolver(svc, opts);
+  }
   /* Sessions need a store that keeps them (a version 3 table). */
   svc->sessions = opts->sessions && msvc_store_has_sessions(svc->store);
   return rc;

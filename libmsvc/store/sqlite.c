@@ -959,26 +959,33 @@ static int bind_str(sqlite3_stmt *s, int i, const char *text) {
   return sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
 }
 
-/* Column i as a new string of exactly its bytes; NULL reads as "".  The
- * text is fetched before its length, the order SQLite documents as safe
- * (the length then counts the UTF-8 form the pointer shows), and a NULL
- * pointer is told apart from no memory by the error code, as SQLite
- * documents, so a column costs two calls. */
+/* A borrowed column: its text (NULL for SQL NULL) and length, valid until
+ * the next step; -1 when SQLite ran out of memory converting it.  The text
+ * is fetched before its length, the order SQLite documents as safe (the
+ * length then counts the UTF-8 form the pointer shows), and a NULL pointer
+ * is told apart from no memory by the error code, as SQLite documents, so
+ * a column costs two calls. */
+static int col_view(sqlite3_stmt *s, int i, const char **text, size_t *len) {
+  *text = (const char *)sqlite3_column_text(s, i);
+  *len = 0;
+  if (*text == NULL)
+    return sqlite3_errcode(sqlite3_db_handle(s)) == SQLITE_NOMEM ? -1 : 0;
+  *len = (size_t)sqlite3_column_bytes(s, i);
+  return 0;
+}
+
+/* Column i as a new string of exactly its bytes; NULL reads as "". */
 static int col_str(sqlite3_stmt *s, int i, char **out) {
-  const char *t = (const char *)sqlite3_column_text(s, i);
-  size_t n = 0;
+  const char *t;
+  size_t n;
   char *copy;
-  if (t == NULL) {
-    if (sqlite3_errcode(sqlite3_db_handle(s)) == SQLITE_NOMEM)
-      return MSVC_ENOMEM;
-    t = "";
-  } else {
-    n = (size_t)sqlite3_column_bytes(s, i);
-  }
+  if (col_view(s, i, &t, &n) != 0)
+    return MSVC_ENOMEM;
   copy = malloc(n + 1);
   if (copy == NULL)
     return MSVC_ENOMEM;
-  memcpy(copy, t, n);
+  if (n > 0)
+    memcpy(copy, t, n);
   copy[n] = '\0';
   *out = copy;
   return 0;
@@ -1669,17 +1676,6 @@ static int sqlite_caller_find(void *ctx, const char *user_id,
 }
 
 /* ---- a page with its authors ------------------------------------------ */
-
-/* A borrowed column: its text (NULL for SQL NULL) and length, valid until
- * the next step; -1 when SQLite ran out of memory converting it. */
-static int col_view(sqlite3_stmt *s, int i, const char **text, size_t *len) {
-  *text = (const char *)sqlite3_column_text(s, i);
-  *len = 0;
-  if (*text == NULL)
-    return sqlite3_errcode(sqlite3_db_handle(s)) == SQLITE_NOMEM ? -1 : 0;
-  *len = (size_t)sqlite3_column_bytes(s, i);
-  return 0;
-}
 
 /* The post's columns (POST_COLS, also the first of POST_AUTHOR_COLS, in
  * the same places) into row, borrowed from the statement. */

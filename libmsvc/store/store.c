@@ -801,8 +801,8 @@ int msvc__store_post_page(msvc_store_t *s, const msvc_post_query_t *q,
   if (fn == NULL)
     return MSVC_EUNSUPPORTED;
   rc = fn(s->ctx, q, sink);
-  /* A backend that reports rows it never gave, or more than asked, is
-   * broken, not short of rows. */
+  /* The sink refuses rows past its room, which may exceed the query's
+   * limit: a backend that gave more than asked is broken. */
   return rc == 0 && sink->count > q->limit ? MSVC_ESTORE : rc;
 }
 

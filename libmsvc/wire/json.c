@@ -178,10 +178,15 @@ void msvc__json_timestamp(msvc__buf_t *b, int64_t ms) {
 
 /* An id: 24 hex digits need no escaping, so they go in with one copy;
  * anything else (a foreign store's odd value) through the escaper. */
+/* 24 hex digits and a NUL: an id that goes in with one copy. */
+static int plain_id(const char *id) {
+  return id != NULL && strnlen(id, MSVC_ID_SIZE) == MSVC_ID_LEN &&
+         msvc__hex_digits(id, MSVC_ID_LEN);
+}
+
 static void json_id(msvc__buf_t *b, const char *id) {
-  size_t n = id != NULL ? strnlen(id, MSVC_ID_SIZE) : 0;
   char *o;
-  if (n != MSVC_ID_LEN || !msvc__hex_digits(id, n)) {
+  if (!plain_id(id)) {
     msvc__json_cstring(b, id);
     return;
   }
@@ -245,11 +250,6 @@ static int plain_of(const char *s, plain_t *out) {
   out->s = s != NULL ? s : "";
   out->n = strlen(out->s);
   return next_special((const unsigned char *)out->s, 0, out->n) == out->n;
-}
-
-static int plain_id(const char *id) {
-  return id != NULL && strnlen(id, MSVC_ID_SIZE) == MSVC_ID_LEN &&
-         msvc__hex_digits(id, MSVC_ID_LEN);
 }
 
 #define PUT_LIT(o, lit)                                                        \

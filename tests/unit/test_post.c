@@ -164,7 +164,7 @@ static void test_lifetimes(void) {
   {
     /* Authors live in the page's user slots; two entries may share one. */
     msvc_user_t *const *slots = NULL;
-    CHECK_EQ_INT(msvc__page_alloc(page, 2, 1, &slots), 0);
+    CHECK_EQ_INT(msvc__page_alloc(page, 2, &slots), 0);
     CHECK(slots != NULL && msvc__page_user_slots(page) == slots);
     if (slots != NULL && page->authors != NULL) {
       page->authors[0] = slots[0];

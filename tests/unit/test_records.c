@@ -199,19 +199,21 @@ static void test_records_zeroed(void) {
   msvc_users_free(users, 0);
 }
 
-/* A page's slots: n posts (and n authors when asked), zeroed, distinct,
- * authors NULL, the cursor "", all freed with the page, strings that a
- * store put into slots past count included (LeakSanitizer checks). */
+/* A page's slots: n posts and n users, zeroed, distinct, authors NULL,
+ * the cursor "", all freed with the page, strings that a store put into
+ * slots past count included (LeakSanitizer checks); the users' out
+ * parameter is optional. */
 static void test_records_page_block(void) {
-  for (int with = 0; with <= 1; with++) {
+  for (int ask = 0; ask <= 1; ask++) {
     msvc_post_page_t *page = msvc__page_new();
     msvc_user_t *const *users = NULL;
     CHECK(page != NULL);
     if (page == NULL)
       return;
     CHECK_EQ_STR(page->next_cursor, "");
-    CHECK_EQ_INT(msvc__page_alloc(page, 5, with, &users), 0);
-    CHECK((users != NULL) == (with == 1));
+    CHECK_EQ_INT(msvc__page_alloc(page, 5, ask ? &users : NULL), 0);
+    CHECK(msvc__page_user_slots(page) != NULL);
+    CHECK((users != NULL) == (ask == 1));
     for (size_t i = 0; i < 5; i++) {
       CHECK(page->posts[i] != NULL && page->posts[i]->title == NULL);
       CHECK(page->authors[i] == NULL);
@@ -233,7 +235,7 @@ static void test_records_page_block(void) {
     msvc_post_page_t *page = msvc__page_new();
     CHECK(page != NULL);
     if (page != NULL)
-      CHECK_EQ_INT(msvc__page_alloc(page, 0, 0, NULL), MSVC_EINVAL);
+      CHECK_EQ_INT(msvc__page_alloc(page, 0, NULL), MSVC_EINVAL);
     msvc_post_page_free(page);
   }
 }

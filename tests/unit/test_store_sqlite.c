@@ -374,7 +374,7 @@ static void check_v1_posts(msvc_store_t *s, char ids[][MSVC_ID_SIZE],
   CHECK(block != NULL);
   if (block == NULL)
     return;
-  CHECK_EQ_INT(msvc__page_alloc(block, q.limit, 0, NULL), 0);
+  CHECK_EQ_INT(msvc__page_alloc(block, q.limit, NULL), 0);
   page = block->posts;
   CHECK_EQ_INT(msvc_store_post_list(s, &q, page, &n), 0);
   CHECK_EQ_INT(n, V1_POSTS);
